@@ -1,0 +1,30 @@
+"""The differentiable operations, one module per family.
+
+``elementwise``: arithmetic, transcendental functions, activations, selection.
+``reduce``: sums, means, variances, extrema, log-sum-exp and softmax.
+``shape``: reshape, transpose, broadcast, indexing, joining and splitting.
+``linalg``: matmul, Cholesky, solves, inverse, log-determinant, diagonal.
+"""
+
+from .elementwise import (
+    abs, add, cast, clip, cos, div, erf, exp, leaky_relu, log, log1p, log_sigmoid, maximum,
+    minimum, mul, neg, pow, relu, sigmoid, sin, softplus, sqrt, sub, tanh, where,
+)
+from .linalg import cholesky, diag, inv, logdet, matmul, slogdet, solve, solve_triangular, trace
+from .reduce import log_softmax, logsumexp, max, mean, min, softmax, sum, var
+from .shape import (
+    broadcast_to, concatenate, flatten, getitem, reshape, split, squeeze, stack, sum_to, swapaxes,
+    transpose, unsqueeze,
+)
+
+permute = transpose
+
+__all__ = [
+    "abs", "add", "cast", "clip", "cos", "div", "erf", "exp", "leaky_relu", "log", "log1p",
+    "log_sigmoid", "maximum", "minimum", "mul", "neg", "pow", "relu", "sigmoid", "sin", "softplus",
+    "sqrt", "sub", "tanh", "where",
+    "cholesky", "diag", "inv", "logdet", "matmul", "slogdet", "solve", "solve_triangular", "trace",
+    "log_softmax", "logsumexp", "max", "mean", "min", "softmax", "sum", "var",
+    "broadcast_to", "concatenate", "flatten", "getitem", "permute", "reshape", "split", "squeeze",
+    "stack", "sum_to", "swapaxes", "transpose", "unsqueeze",
+]

@@ -1,0 +1,259 @@
+"""Linear algebra: matmul, Cholesky, triangular and general solves, inverse, log-determinant.
+
+Matrices may come in stacks: an array of shape (..., n, n) is a batch of
+n x n matrices, as in ``numpy.linalg``. The backward formulas are the standard
+matrix-calculus results (Giles 2008, "An extended collection of matrix
+derivative results"; Murray 2016, "Differentiation of the Cholesky
+decomposition"), written with Tensor ops so they can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+from ... import backend
+from ..function import Function
+from ..tensor import Tensor
+from .shape import getitem, reshape, unbroadcast, unsqueeze
+from .reduce import sum as sum_
+
+__all__ = [
+    "matmul", "cholesky", "solve_triangular", "solve", "inv", "slogdet", "logdet", "diag", "trace",
+]
+
+_xp = backend.array_module
+
+
+def _as_tensor(x: object) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor.constant(x)
+
+
+def _check_square(a: Tensor, op: str, name: str = "A") -> None:
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"{op}: {name} must be a square matrix or a stack of them, shape (..., n, n); got {a.shape}")
+
+
+# --------------------------------------------------------------------------- matmul
+class Matmul(Function):
+    """``a @ b`` with NumPy's rules: 1-D operands are promoted, batch axes broadcast."""
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        if a.ndim == 1 and b.ndim == 1:  # inner product: gy is a scalar
+            return gy * b if a.requires_grad else None, gy * a if b.requires_grad else None
+        if a.ndim == 2 and b.ndim == 2:  # the dense-layer case, kept free of reshapes
+            ga = gy @ b.T if a.requires_grad else None
+            gb = a.T @ gy if b.requires_grad else None
+            return ga, gb
+        # Promote 1-D operands to matrices, as the forward did implicitly.
+        a2 = a if a.ndim > 1 else unsqueeze(a, 0)
+        b2 = b if b.ndim > 1 else unsqueeze(b, 1)
+        g2 = gy
+        if a.ndim == 1:
+            g2 = unsqueeze(g2, -2)
+        if b.ndim == 1:
+            g2 = unsqueeze(g2, -1)
+        ga = gb = None
+        if a.requires_grad:
+            ga = reshape(unbroadcast(g2 @ b2.mT, a2.shape), a.shape)
+        if b.requires_grad:
+            if b2.ndim == 2 and a2.ndim > 2:
+                # A matrix shared across a batch: fold the batch into one product.
+                k, m = b2.shape
+                gb = reshape(a2, (-1, k)).T @ reshape(g2, (-1, m))
+            else:
+                gb = unbroadcast(a2.mT @ g2, b2.shape)
+            gb = reshape(gb, b.shape)
+        return ga, gb
+
+
+def matmul(a: object, b: object) -> Tensor:
+    a, b = _as_tensor(a), _as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    return Matmul()(a, b)
+
+
+# --------------------------------------------------------------------------- factorisations and solves
+def _tril_mask(n: int, dtype: object, module: object, diagonal_weight: float = 1.0) -> Tensor:
+    mask = module.tril(module.ones((n, n), dtype=dtype))
+    if diagonal_weight != 1.0:
+        mask[module.arange(n), module.arange(n)] = diagonal_weight
+    return Tensor(mask)
+
+
+class Cholesky(Function):
+    """L with A = L L^T, L lower triangular.
+
+    Only the lower triangle of A is read, but the gradient is returned in the
+    symmetric convention (as PyTorch does): it is right for any function of a
+    symmetric matrix, e.g. ``cholesky(0.5 * (A + A.mT))``.
+    """
+
+    def forward(self, a):
+        xp = _xp(a)
+        lower = xp.linalg.cholesky(a)
+        if xp is not numpy and not bool(xp.isfinite(lower).all()):
+            # CuPy returns NaNs instead of raising; NumPy raises LinAlgError (a ValueError).
+            raise numpy.linalg.LinAlgError("Matrix is not positive definite")
+        return lower
+
+    def backward(self, g_lower):
+        # Murray (2016) eq. 10: dA = L^-T Phi(L^T dL) L^-1, Phi = lower triangle with half diagonal.
+        lower = self.output
+        n = lower.shape[-1]
+        phi = _tril_mask(n, g_lower.dtype, _xp(g_lower.data), diagonal_weight=0.5)
+        p = (lower.mT @ g_lower) * phi
+        left = solve_triangular(lower, p, lower=True, transpose=True)  # L^-T P
+        s = solve_triangular(lower, left.mT, lower=True, transpose=True).mT  # (L^-T P) L^-1
+        return 0.5 * (s + s.mT)
+
+
+class SolveTriangular(Function):
+    """X with A X = B (or A^T X = B), A triangular (only its ``lower`` or upper triangle is read)."""
+
+    def __init__(self, lower: bool, transpose: bool) -> None:
+        self.lower, self.transpose = lower, transpose
+
+    def forward(self, a, b):
+        return backend.solve_triangular(a, b, lower=self.lower, transpose=self.transpose)
+
+    def backward(self, gx):
+        a, b = self.inputs
+        x = self.output
+        gb = solve_triangular(a, gx, lower=self.lower, transpose=not self.transpose)
+        ga = None
+        if a.requires_grad:
+            # A X = B: dA = -dB X^T.   A^T X = B: dA = -(dB X^T)^T = -X dB^T.
+            outer = -(x @ gb.mT) if self.transpose else -(gb @ x.mT)
+            n = a.shape[-1]
+            mask = _tril_mask(n, gx.dtype, _xp(gx.data))
+            ga = unbroadcast(outer * (mask if self.lower else mask.mT), a.shape)
+        return ga, unbroadcast(gb, b.shape) if b.requires_grad else None
+
+
+class Solve(Function):
+    """X with A X = B."""
+
+    def forward(self, a, b):
+        return _xp(a).linalg.solve(a, b)
+
+    def backward(self, gx):
+        a, b = self.inputs
+        gb = solve(a.mT, gx)  # dB = A^-T dX
+        ga = unbroadcast(-(gb @ self.output.mT), a.shape) if a.requires_grad else None
+        return ga, unbroadcast(gb, b.shape) if b.requires_grad else None
+
+
+class Inv(Function):
+    def forward(self, a):
+        return _xp(a).linalg.inv(a)
+
+    def backward(self, gy):
+        y = self.output
+        return -(y.mT @ gy @ y.mT)  # d(A^-1) = -A^-1 dA A^-1
+
+
+class LogAbsDet(Function):
+    """log |det A|, whose gradient is A^-T."""
+
+    def forward(self, a):
+        self.sign, logabs = _xp(a).linalg.slogdet(a)
+        return logabs
+
+    def backward(self, gy):
+        a = self.inputs[0]
+        return unsqueeze(unsqueeze(gy, -1), -1) * inv(a).mT
+
+
+def _solve_args(a: object, b: object, op: str) -> tuple[Tensor, Tensor, bool]:
+    """Check shapes and promote a vector right-hand side to a one-column matrix."""
+    a, b = _as_tensor(a), _as_tensor(b)
+    _check_square(a, op)
+    vector = b.ndim == 1
+    if vector:
+        b = unsqueeze(b, -1)
+    if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
+        raise ValueError(
+            f"{op}: b must have shape (n,) or (..., n, k) with n = {a.shape[-1]} to match A {a.shape}; got {b.shape}"
+        )
+    return a, b, vector
+
+
+def cholesky(a: object) -> Tensor:
+    """Lower Cholesky factor L of a symmetric positive definite A = L L^T (shape (..., n, n))."""
+    a = _as_tensor(a)
+    _check_square(a, "cholesky")
+    return Cholesky()(a)
+
+
+def solve_triangular(a: object, b: object, lower: bool = True, transpose: bool = False) -> Tensor:
+    """Solve A x = b (``transpose``: A^T x = b) for triangular A of shape (..., n, n); b is (n,) or (..., n, k)."""
+    a, b, vector = _solve_args(a, b, "solve_triangular")
+    x = SolveTriangular(lower, transpose)(a, b)
+    return x[..., 0] if vector else x
+
+
+def solve(a: object, b: object) -> Tensor:
+    """Solve A x = b for square A of shape (..., n, n); b is (n,) or (..., n, k)."""
+    a, b, vector = _solve_args(a, b, "solve")
+    x = Solve()(a, b)
+    return x[..., 0] if vector else x
+
+
+def inv(a: object) -> Tensor:
+    """Matrix inverse. Prefer ``solve`` or ``cholesky`` where the inverse is only applied."""
+    a = _as_tensor(a)
+    _check_square(a, "inv")
+    return Inv()(a)
+
+
+def slogdet(a: object) -> tuple[Tensor, Tensor]:
+    """(sign, log |det A|) for A of shape (..., n, n); only the second carries a gradient."""
+    a = _as_tensor(a)
+    _check_square(a, "slogdet")
+    function = LogAbsDet()
+    logabs = function(a)
+    return Tensor(function.sign), logabs
+
+
+def logdet(a: object) -> Tensor:
+    """log det A for a matrix with positive determinant (e.g. a covariance); use slogdet otherwise."""
+    sign, logabs = slogdet(a)
+    if not bool((sign.data > 0).all()):
+        raise ValueError("logdet: the determinant is not positive; use slogdet for the sign and log |det|")
+    return logabs
+
+
+# --------------------------------------------------------------------------- diagonal
+class DiagEmbed(Function):
+    """A vector of length n placed on the diagonal of an n x n zero matrix."""
+
+    def forward(self, v):
+        return _xp(v).diag(v)
+
+    def backward(self, gy):
+        index = _xp(gy.data).arange(gy.shape[0])
+        return getitem(gy, (index, index))
+
+
+def diag(x: object) -> Tensor:
+    """As ``numpy.diag``: the diagonal of a matrix, or a diagonal matrix from a vector."""
+    x = _as_tensor(x)
+    if x.ndim == 1:
+        return DiagEmbed()(x)
+    if x.ndim == 2:
+        index = _xp(x.data).arange(min(x.shape))
+        return getitem(x, (index, index))
+    raise ValueError(f"diag: x must be 1-D or 2-D, got shape {x.shape}")
+
+
+def trace(x: object) -> Tensor:
+    """Sum of the diagonal of a matrix."""
+    x = _as_tensor(x)
+    if x.ndim != 2:
+        raise ValueError(f"trace: x must be a 2-D matrix, got shape {x.shape}")
+    return sum_(diag(x))

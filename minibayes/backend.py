@@ -1,0 +1,291 @@
+"""The one place that knows NumPy from CuPy.
+
+Everything in minibayes that touches arrays asks this module for the active
+array module (``xp()``), the default floating dtype and the random number
+generator. Switching to the GPU is one call::
+
+    import minibayes as mb
+    mb.set_backend("cupy")          # or MINIBAYES_BACKEND=cupy in the environment
+    with mb.using("numpy"):         # temporarily back on the CPU
+        ...
+
+CuPy is imported lazily, only when it is asked for, so a machine without it
+never pays for it and never sees an import error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from types import ModuleType
+from typing import Iterator
+
+import numpy
+
+__all__ = [
+    "BackendError",
+    "set_backend",
+    "get_backend",
+    "using",
+    "xp",
+    "array_module",
+    "backend_name_of",
+    "to_numpy",
+    "asarray",
+    "set_default_dtype",
+    "get_default_dtype",
+    "seed",
+    "rng",
+    "cupy_available",
+    "device_info",
+]
+
+BACKENDS = ("numpy", "cupy")
+
+
+class BackendError(RuntimeError):
+    """Raised when a backend is asked for that cannot run here."""
+
+
+class _Config(threading.local):
+    """Backend configuration: the name of the active backend and the default dtype.
+
+    Thread-local so that ``using()`` in one thread does not flip the backend
+    under another thread's feet.
+    """
+
+    def __init__(self) -> None:
+        self.name = "numpy"
+        self.module: ModuleType = numpy
+        self.default_dtype = numpy.dtype(numpy.float32)
+
+
+_config = _Config()
+# One generator per backend, created on first use; `seed` replaces them.
+_rngs: dict[str, object] = {}
+_seed_value: int | None = None
+
+
+# --------------------------------------------------------------------------- CuPy probe
+def _import_cupy() -> ModuleType:
+    """Import CuPy and check that a CUDA device is visible, or explain what is missing."""
+    try:
+        import cupy  # noqa: PLC0415 (lazy on purpose)
+    except ImportError as exc:
+        raise BackendError(
+            "the 'cupy' backend needs CuPy, which is not installed. Install the build that "
+            "matches your CUDA toolkit: pip install -e '.[cuda12]' (cupy-cuda12x) or "
+            "pip install -e '.[cuda13]' (cupy-cuda13x); or use set_backend('numpy')."
+        ) from exc
+    try:
+        n_devices = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError when no driver is present
+        raise BackendError(
+            f"the 'cupy' backend found CuPy {cupy.__version__} but no usable CUDA device "
+            f"({type(exc).__name__}: {exc}). Run on a machine with an NVIDIA GPU and driver, "
+            "or use set_backend('numpy')."
+        ) from exc
+    if n_devices == 0:
+        raise BackendError(
+            f"the 'cupy' backend found CuPy {cupy.__version__} but no CUDA device; "
+            "use set_backend('numpy')."
+        )
+    return cupy
+
+
+def cupy_available() -> bool:
+    """True when CuPy is installed and at least one CUDA device is visible."""
+    try:
+        _import_cupy()
+    except BackendError:
+        return False
+    return True
+
+
+def _module_for(name: str) -> ModuleType:
+    if name == "numpy":
+        return numpy
+    if name == "cupy":
+        return _import_cupy()
+    raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+
+
+# --------------------------------------------------------------------------- selection
+def set_backend(name: str) -> None:
+    """Make ``name`` ("numpy" or "cupy") the active backend for new arrays."""
+    if not isinstance(name, str):
+        raise TypeError(f"backend name must be a str, one of {BACKENDS}; got {type(name).__name__}")
+    module = _module_for(name.lower())
+    _config.name, _config.module = name.lower(), module
+
+
+def get_backend() -> str:
+    """Name of the active backend: "numpy" or "cupy"."""
+    return _config.name
+
+
+@contextlib.contextmanager
+def using(name: str) -> Iterator[ModuleType]:
+    """Context manager: run a block on backend ``name``, then restore the previous one."""
+    previous = _config.name, _config.module
+    set_backend(name)
+    try:
+        yield _config.module
+    finally:
+        _config.name, _config.module = previous
+
+
+def xp() -> ModuleType:
+    """The active array module: ``numpy`` or ``cupy``."""
+    return _config.module
+
+
+def backend_name_of(array: object) -> str:
+    """ "numpy" or "cupy": the backend an array lives on (Python scalars count as NumPy)."""
+    if type(array) is numpy.ndarray or isinstance(array, (numpy.ndarray, numpy.generic)):
+        return "numpy"
+    top = type(array).__module__.partition(".")[0]
+    return "cupy" if top in ("cupy", "cupyx") else "numpy"
+
+
+def array_module(array: object) -> ModuleType:
+    """The array module that owns ``array`` (NumPy for host arrays and scalars)."""
+    if type(array) is numpy.ndarray:
+        return numpy
+    return _import_cupy() if backend_name_of(array) == "cupy" else numpy
+
+
+# --------------------------------------------------------------------------- data movement
+def _unwrap(value: object) -> object:
+    """The array inside a Tensor; anything else unchanged."""
+    from .autograd.tensor import Tensor  # noqa: PLC0415 (tensor imports this module)
+
+    return value.data if isinstance(value, Tensor) else value
+
+
+def to_numpy(array: object) -> numpy.ndarray:
+    """A host NumPy copy (or view) of a NumPy or CuPy array, a Tensor, or a scalar."""
+    data = _unwrap(array)
+    if backend_name_of(data) == "cupy":
+        return data.get()
+    return numpy.asarray(data)
+
+
+def asarray(array: object, dtype: object = None) -> object:
+    """``array`` as an array of the active backend (copied across devices if needed).
+
+    Python floats and float lists take the default dtype; arrays keep theirs
+    unless ``dtype`` is given.
+    """
+    data = _unwrap(array)
+    module = _config.module
+    if dtype is None and not hasattr(data, "dtype"):
+        probe = numpy.asarray(data)
+        if probe.dtype.kind == "f":
+            dtype = _config.default_dtype
+        data = probe
+    if module is numpy and backend_name_of(data) == "cupy":
+        data = data.get()
+    return module.asarray(data, dtype=dtype)
+
+
+# --------------------------------------------------------------------------- dtype
+def set_default_dtype(dtype: object) -> None:
+    """Set the floating dtype for new float tensors (float32 by default; float64 for checks)."""
+    resolved = numpy.dtype(dtype)
+    if resolved.kind != "f":
+        raise TypeError(f"default dtype must be a floating dtype (float32 or float64), got {resolved}")
+    _config.default_dtype = resolved
+
+
+def get_default_dtype() -> numpy.dtype:
+    """The floating dtype new float tensors take."""
+    return _config.default_dtype
+
+
+# --------------------------------------------------------------------------- randomness
+def seed(value: int) -> None:
+    """Seed every backend's generator: all random draws in the engine become reproducible.
+
+    CuPy's and NumPy's generators are different algorithms, so the same seed
+    gives different numbers on the two backends; each is reproducible on its own.
+    """
+    global _seed_value
+    if not isinstance(value, (int, numpy.integer)) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"seed must be a non-negative int, got {value!r}")
+    _seed_value = int(value)
+    _rngs.clear()
+
+
+def rng(backend: str | None = None) -> object:
+    """The generator of ``backend`` (default: the active one), a ``Generator`` of that module."""
+    name = backend or _config.name
+    generator = _rngs.get(name)
+    if generator is None:
+        generator = _module_for(name).random.default_rng(_seed_value)
+        _rngs[name] = generator
+    return generator
+
+
+# --------------------------------------------------------------------------- special functions
+# NumPy and CuPy share the array API but not SciPy's: these few routines are
+# the only places where the two backends need different code.
+def erf(x: object) -> object:
+    """The error function, elementwise, on either backend."""
+    if backend_name_of(x) == "cupy":
+        from cupyx.scipy import special  # noqa: PLC0415
+    else:
+        from scipy import special  # noqa: PLC0415
+    return special.erf(x)
+
+
+def solve_triangular(a: object, b: object, lower: bool = True, transpose: bool = False) -> object:
+    """Solve ``a x = b`` (or ``a^T x = b``) for a triangular ``a`` of shape (..., n, n).
+
+    ``b`` has shape (..., n, k). 2-D systems use the O(n^2 k) triangular solver;
+    stacks of matrices, which SciPy's solver does not take, fall back to a
+    general batched solve of the masked triangle.
+    """
+    if a.ndim == 2:
+        if backend_name_of(a) == "cupy":
+            from cupyx.scipy.linalg import solve_triangular as solve  # noqa: PLC0415
+        else:
+            from scipy.linalg import solve_triangular as solve  # noqa: PLC0415
+        return solve(a, b, lower=lower, trans=1 if transpose else 0, check_finite=False)
+    module = array_module(a)
+    triangle = module.tril(a) if lower else module.triu(a)
+    if transpose:
+        triangle = module.swapaxes(triangle, -1, -2)
+    return module.linalg.solve(triangle, b)
+
+
+def scatter_add(target: object, index: object, values: object) -> None:
+    """``target[index] += values`` with repeated indices accumulated (in place)."""
+    array_module(target).add.at(target, index, values)
+
+
+# --------------------------------------------------------------------------- info
+def device_info() -> list[str]:
+    """One line per compute device minibayes can use: the CPU, then any CUDA devices."""
+    lines = [f"cpu: numpy {numpy.__version__} ({os.cpu_count()} cores)"]
+    try:
+        cupy = _import_cupy()
+    except BackendError as exc:
+        lines.append(f"cuda: unavailable ({str(exc).split('.')[0]})")
+        return lines
+    for index in range(cupy.cuda.runtime.getDeviceCount()):
+        props = cupy.cuda.runtime.getDeviceProperties(index)
+        name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+        memory_gib = props["totalGlobalMem"] / 2**30
+        lines.append(f"cuda:{index}: {name}, {memory_gib:.0f} GiB (cupy {cupy.__version__})")
+    return lines
+
+
+def _apply_environment() -> None:
+    requested = os.environ.get("MINIBAYES_BACKEND")
+    if requested:
+        set_backend(requested)
+
+
+_apply_environment()
