@@ -210,14 +210,19 @@ class ScatterAdd(Function):
         return GetItem(self.index)(gx)
 
 
-def _normalize_index(index: object) -> tuple:
+def _normalize_index(index: object, module: object) -> tuple:
+    """``index`` as a tuple whose arrays live on the same backend as the indexed data."""
     items = index if isinstance(index, tuple) else (index,)
-    return tuple(item.data if isinstance(item, Tensor) else item for item in items)
+    items = tuple(item.data if isinstance(item, Tensor) else item for item in items)
+    if module is numpy:
+        return items
+    return tuple(module.asarray(item) if isinstance(item, (numpy.ndarray, list)) else item for item in items)
 
 
 def getitem(x: object, index: object) -> Tensor:
     """``x[index]`` for slices, integers, integer arrays and boolean masks."""
-    return GetItem(_normalize_index(index))(x)
+    x = x if isinstance(x, Tensor) else Tensor.constant(x)
+    return GetItem(_normalize_index(index, _xp(x.data)))(x)
 
 
 # --------------------------------------------------------------------------- joining
