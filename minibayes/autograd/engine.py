@@ -14,11 +14,10 @@ for :func:`grad`, they are returned instead).
 from __future__ import annotations
 
 import heapq
-import itertools
 from typing import Sequence
 
 from .. import backend
-from .function import Function, is_anomaly_enabled, set_grad_enabled
+from .function import Function, _mode, is_anomaly_enabled
 from .tensor import Tensor
 
 __all__ = ["backward", "grad", "GraphError"]
@@ -47,54 +46,31 @@ def backward(
     captured: dict[int, Tensor] = {}
     # id(tensor) -> [tensor, gradient]; holding the tensor keeps its id unique.
     pending: dict[int, list] = {}
+    # Max-heap on generation; id(node) breaks ties so that nodes are never compared.
     heap: list[tuple[int, int, Function]] = []
     queued: set[int] = set()
-    tiebreak = itertools.count()
+    anomaly = is_anomaly_enabled()
 
-    def receive(tensor: Tensor, gradient: Tensor) -> None:
-        entry = pending.get(id(tensor))
-        if entry is None:
-            pending[id(tensor)] = [tensor, gradient]
-            creator = tensor.creator
-            if creator is not None and id(creator) not in queued:
-                queued.add(id(creator))
-                heapq.heappush(heap, (-creator.generation, next(tiebreak), creator))
-        else:
-            entry[1] = entry[1] + gradient
-
-    with set_grad_enabled(create_graph):
-        for index, (output, seed) in enumerate(zip(outputs, grad_outputs)):
-            receive(output, _initial_gradient(output, seed, index))
-
-        anomaly = is_anomaly_enabled()
-        while heap:
-            node = heapq.heappop(heap)[2]
-            if node.inputs is None:
-                raise GraphError(
-                    f"backward through '{node.name}' a second time: its graph was freed by the "
-                    "first backward. Pass retain_graph=True to the first call to keep it."
-                )
-            output = node.output
-            _, gy = pending.pop(id(output))
-            if capture is not None and id(output) in capture:
-                captured[id(output)] = gy
-            elif capture is None and output.retains_grad:
-                output.grad = gy if output.grad is None else output.grad + gy
-
-            input_grads = node.backward(gy)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            for position, (x, gx) in enumerate(zip(node.inputs, input_grads)):
-                if gx is None or not x.requires_grad:
+    previous_mode = _mode.enabled
+    _mode.enabled = create_graph  # record the backward pass only when asked to
+    try:
+        seeds = [_initial_gradient(out, seed, i) for i, (out, seed) in enumerate(zip(outputs, grad_outputs))]
+        arrivals = list(zip(outputs, seeds))
+        while True:
+            for tensor, gradient in arrivals:
+                entry = pending.get(id(tensor))
+                if entry is not None:
+                    entry[1] = entry[1] + gradient
                     continue
-                if gx.shape != x.shape:
-                    raise RuntimeError(
-                        f"internal error: backward of '{node.name}' gave a gradient of shape "
-                        f"{gx.shape} for input {position} of shape {x.shape}"
-                    )
-                if anomaly:
-                    _check_finite(node, position, gx)
-                receive(x, gx)
+                pending[id(tensor)] = [tensor, gradient]
+                creator = tensor.creator
+                if creator is not None and id(creator) not in queued:
+                    queued.add(id(creator))
+                    heapq.heappush(heap, (-creator.generation, id(creator), creator))
+            if not heap:
+                break
+            node = heapq.heappop(heap)[2]
+            arrivals = _visit(node, pending, capture, captured, anomaly)
             if not retain_graph:
                 node.release()
 
@@ -105,10 +81,53 @@ def backward(
                     captured[id(leaf)] = gradient
             elif leaf.requires_grad:
                 leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
+    finally:
+        _mode.enabled = previous_mode
 
     if capture is None:
         return None
     return [captured.get(id(x)) for x in inputs]
+
+
+def _visit(
+    node: Function,
+    pending: dict[int, list],
+    capture: set[int] | None,
+    captured: dict[int, Tensor],
+    anomaly: bool,
+) -> list[tuple[Tensor, Tensor]]:
+    """Run one node's backward; return (input, gradient) pairs for the inputs that need one."""
+    inputs = node.inputs
+    if inputs is None:
+        raise GraphError(
+            f"backward through '{node.name}' a second time: its graph was freed by the "
+            "first backward. Pass retain_graph=True to the first call to keep it."
+        )
+    output = node._output_ref()
+    gy = pending.pop(id(output))[1]
+    if capture is not None:
+        if id(output) in capture:
+            captured[id(output)] = gy
+    elif output.retains_grad:
+        output.grad = gy if output.grad is None else output.grad + gy
+
+    input_grads = node.backward(gy)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    arrivals = []
+    for position, x in enumerate(inputs):
+        gx = input_grads[position]
+        if gx is None or not x.requires_grad:
+            continue
+        if gx.data.shape != x.data.shape:
+            raise RuntimeError(
+                f"internal error: backward of '{node.name}' gave a gradient of shape "
+                f"{gx.shape} for input {position} of shape {x.shape}"
+            )
+        if anomaly:
+            _check_finite(node, position, gx)
+        arrivals.append((x, gx))
+    return arrivals
 
 
 def _initial_gradient(output: Tensor, seed: object, index: int) -> Tensor:

@@ -120,28 +120,42 @@ class Function:
         return type(self).__name__.lower()
 
     def __call__(self, *operands: object) -> Tensor:
-        inputs = tuple(x if isinstance(x, Tensor) else Tensor.constant(x) for x in operands)
+        inputs = operands
+        for x in operands:
+            if not isinstance(x, Tensor):
+                inputs = tuple(x if isinstance(x, Tensor) else Tensor.constant(x) for x in operands)
+                break
         arrays = [x.data for x in inputs]
         if len(arrays) > 1:
-            _check_same_backend(self.name, arrays)
+            _check_same_backend(self, arrays)
         try:
             result = self.forward(*arrays)
         except ValueError as exc:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
             raise ValueError(f"{self.name}: {exc} (input shapes: {shapes})") from exc
         output = Tensor(result)
-        # Integer and boolean results (casts, indices) never carry gradients.
-        if _mode.enabled and any(x.requires_grad for x in inputs) and output.dtype.kind in "fc":
-            self.inputs = inputs
-            self.generation = 1 + max(
-                (x.creator.generation for x in inputs if x.creator is not None), default=0
-            )
-            self._output_ref = weakref.ref(output)
-            output.requires_grad = True
-            output.creator = self
-            if _mode.anomaly:
-                self.forward_trace = "".join(traceback.format_stack(limit=8)[:-1])
+        if _mode.enabled and output.data.dtype.kind in "fc":
+            # Record only when some input needs a gradient; integer results never carry one.
+            for x in inputs:
+                if x.requires_grad:
+                    self._record(inputs, output)
+                    break
         return output
+
+    def _record(self, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        """Link ``output`` to this node and keep what backward needs."""
+        newest = 0
+        for x in inputs:
+            creator = x.creator
+            if creator is not None and creator.generation > newest:
+                newest = creator.generation
+        self.generation = newest + 1
+        self.inputs = inputs
+        self._output_ref = weakref.ref(output)
+        output.requires_grad = True
+        output.creator = self
+        if _mode.anomaly:
+            self.forward_trace = "".join(traceback.format_stack(limit=9)[:-2])
 
     @property
     def output(self) -> Tensor:
@@ -165,15 +179,19 @@ class Function:
         self.__dict__.clear()
 
 
-def _check_same_backend(op_name: str, arrays: list[object]) -> None:
+def _check_same_backend(function: Function, arrays: list[object]) -> None:
+    """Refuse operands from two backends, naming the op and where each operand lives."""
     first = type(arrays[0])
-    if all(type(a) is first for a in arrays):
+    for array in arrays:
+        if type(array) is not first:
+            break
+    else:
         return
     names = [backend_name_of(a) for a in arrays]
     if len(set(names)) > 1:
         where = ", ".join(f"input {i} on {n}" for i, n in enumerate(names))
         raise TypeError(
-            f"{op_name}: operands live on different backends ({where}); move them to one "
+            f"{function.name}: operands live on different backends ({where}); move them to one "
             "backend first with mb.asarray(...) or mb.tensor(...) inside mb.using(name)"
         )
 

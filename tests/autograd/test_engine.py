@@ -325,9 +325,10 @@ def test_operands_on_two_backends_are_refused_with_both_named():
         shape, dtype, ndim = (2,), np.dtype("float64"), 1
 
     from minibayes.autograd.function import _check_same_backend
+    from minibayes.autograd.ops.elementwise import Add
 
     with pytest.raises(TypeError, match=r"add: operands live on different backends \(input 0 on numpy, input 1 on cupy\)"):
-        _check_same_backend("add", [np.ones(2), FakeCupyArray()])
+        _check_same_backend(Add(), [np.ones(2), FakeCupyArray()])
 
 
 @given(st.integers(0, 5))

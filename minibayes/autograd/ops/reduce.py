@@ -15,7 +15,7 @@ from ... import backend
 from ..function import Function
 from ..tensor import Tensor
 from .elementwise import exp
-from .shape import broadcast_to, normalize_axis, reshape
+from .shape import normalize_axis, reshape
 
 __all__ = ["sum", "mean", "var", "max", "min", "logsumexp", "softmax", "log_softmax"]
 
@@ -53,8 +53,20 @@ class Sum(Function):
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):
-        gy = reshape(gy, _kept_shape(self.input_shape, self.axes))
-        return broadcast_to(gy, self.input_shape)
+        return Unreduce(self.input_shape, self.axes, self.keepdims)(gy)
+
+
+class Unreduce(Function):
+    """The adjoint of ``Sum``: put the reduced axes back (size 1) and broadcast over them."""
+
+    def __init__(self, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> None:
+        self.shape, self.axes, self.keepdims = shape, axes, keepdims
+
+    def forward(self, gy):
+        return _xp(gy).broadcast_to(gy.reshape(_kept_shape(self.shape, self.axes)), self.shape)
+
+    def backward(self, g):
+        return Sum(self.axes, self.keepdims)(g)
 
 
 def sum(x: object, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -106,8 +118,9 @@ class Extremum(Function):
         )
 
     def backward(self, gy):
-        gy = reshape(gy, _kept_shape(self.input_shape, self.axes))
-        return gy * Tensor(self.weights.astype(gy.dtype, copy=False))
+        return Unreduce(self.input_shape, self.axes, self.keepdims)(gy) * Tensor(
+            self.weights.astype(gy.dtype, copy=False)
+        )
 
 
 def max(x: object, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001

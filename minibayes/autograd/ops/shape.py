@@ -98,7 +98,7 @@ def transpose(x: object, axes: Sequence[int] | None = None) -> Tensor:
     """Permute the axes (reverse them when ``axes`` is None), as ``numpy.transpose``."""
     x = x if isinstance(x, Tensor) else Tensor.constant(x)
     if axes is None:
-        axes = tuple(reversed(range(x.ndim)))
+        return Transpose(tuple(range(x.ndim - 1, -1, -1)))(x)
     axes = tuple(normalize_axis(a, x.ndim, "transpose") for a in axes)
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of {x.ndim} axes")
