@@ -33,6 +33,7 @@ __all__ = [
     "backend_name_of",
     "to_numpy",
     "asarray",
+    "on_backend_of",
     "set_default_dtype",
     "get_default_dtype",
     "seed",
@@ -188,6 +189,14 @@ def asarray(array: object, dtype: object = None) -> object:
     if module is numpy and backend_name_of(data) == "cupy":
         data = data.get()
     return module.asarray(data, dtype=dtype)
+
+
+def on_backend_of(like: object, array: object) -> object:
+    """``array`` on the backend that ``like`` lives on (unchanged when it is already there)."""
+    target = backend_name_of(like)
+    if backend_name_of(array) == target:
+        return array
+    return to_numpy(array) if target == "numpy" else array_module(like).asarray(array)
 
 
 # --------------------------------------------------------------------------- dtype

@@ -214,6 +214,16 @@ def build_matmul(data, rng):
     return mb.matmul, [a, b], a @ b
 
 
+def build_linear(data, rng):
+    batch = data.draw(st.sampled_from([(), (1,), (3,), (2, 2)]), label="batch")
+    n_in, n_out = data.draw(st.integers(1, 3), label="in"), data.draw(st.integers(1, 3), label="out")
+    x, w = S.real(rng, batch + (n_in,)), S.real(rng, (n_in, n_out))
+    if data.draw(st.booleans(), label="bias"):
+        b = S.real(rng, (n_out,))
+        return mb.linear, [x, w, b], x @ w + b
+    return mb.linear, [x, w], x @ w
+
+
 def build_cholesky(data, rng):
     a = S.spd(rng, data.draw(S.matrix_stacks(), label="shape"))
     # The gradient is defined for symmetric matrices: check through the symmetrisation.
@@ -325,6 +335,7 @@ CASES = [
     OpCase("split", build_split),
     # linear algebra
     OpCase("matmul", build_matmul, second_order=True),
+    OpCase("linear", build_linear, second_order=True),
     OpCase("cholesky", build_cholesky, second_order=True),
     OpCase("solve_triangular", build_solve_triangular, second_order=True),
     OpCase("solve", build_solve, second_order=True),
@@ -368,7 +379,7 @@ def test_every_public_op_has_a_row():
         "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos",
         "tanh", "sigmoid", "relu", "leaky_relu", "softplus", "log_sigmoid", "erf", "maximum", "minimum",
         "where", "clip", "matmul", "sum", "mean", "var", "max", "min", "logsumexp", "softmax",
-        "log_softmax", "reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "flatten",
+        "log_softmax", "linear", "reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "flatten",
         "getitem", "concatenate", "stack", "split", "cholesky", "solve_triangular", "solve", "inv",
         "slogdet", "logdet", "diag", "trace",
     }

@@ -10,7 +10,7 @@ from .elementwise import (
     abs, add, cast, clip, cos, div, erf, exp, leaky_relu, log, log1p, log_sigmoid, maximum,
     minimum, mul, neg, pow, relu, sigmoid, sin, softplus, sqrt, sub, tanh, where,
 )
-from .linalg import cholesky, diag, inv, logdet, matmul, slogdet, solve, solve_triangular, trace
+from .linalg import cholesky, diag, inv, linear, logdet, matmul, slogdet, solve, solve_triangular, trace
 from .reduce import log_softmax, logsumexp, max, mean, min, softmax, sum, var
 from .shape import (
     broadcast_to, concatenate, flatten, getitem, reshape, split, squeeze, stack, sum_to, swapaxes,
@@ -23,7 +23,7 @@ __all__ = [
     "abs", "add", "cast", "clip", "cos", "div", "erf", "exp", "leaky_relu", "log", "log1p",
     "log_sigmoid", "maximum", "minimum", "mul", "neg", "pow", "relu", "sigmoid", "sin", "softplus",
     "sqrt", "sub", "tanh", "where",
-    "cholesky", "diag", "inv", "logdet", "matmul", "slogdet", "solve", "solve_triangular", "trace",
+    "cholesky", "diag", "inv", "linear", "logdet", "matmul", "slogdet", "solve", "solve_triangular", "trace",
     "log_softmax", "logsumexp", "max", "mean", "min", "softmax", "sum", "var",
     "broadcast_to", "concatenate", "flatten", "getitem", "permute", "reshape", "split", "squeeze",
     "stack", "sum_to", "swapaxes", "transpose", "unsqueeze",

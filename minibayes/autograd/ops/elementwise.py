@@ -271,7 +271,7 @@ class ReLU(Function):
         return _xp(x).maximum(x, 0)
 
     def backward(self, gy):
-        return gy * _constant_like(self.active, gy)
+        return gy * Tensor(self.active)  # a boolean mask multiplies without a float copy
 
 
 class LeakyReLU(Function):

@@ -1,0 +1,120 @@
+"""Losses and stateless layer functions, each written as its formula.
+
+All losses reduce with ``reduction="mean"`` (over every element, as PyTorch), ``"sum"`` or ``"none"``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from ..autograd import ops
+from ..autograd.tensor import Tensor, as_tensor
+
+__all__ = [
+    "mse_loss", "bce_with_logits", "cross_entropy", "gaussian_nll", "softmax", "log_softmax",
+    "dropout", "linear",
+]
+
+softmax = ops.softmax
+log_softmax = ops.log_softmax
+linear = ops.linear
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return ops.mean(loss)
+    if reduction == "sum":
+        return ops.sum(loss)
+    return loss
+
+
+def _check(reduction: str, op: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _same_shape(a: Tensor, b: Tensor, op: str, names: tuple[str, str]) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{op}: {names[0]} {a.shape} and {names[1]} {b.shape} must have the same shape")
+
+
+def mse_loss(prediction: object, target: object, reduction: str = "mean") -> Tensor:
+    """(prediction - target)^2: the autoencoder's L2 reconstruction loss (seed Auto-Encoder slides)."""
+    _check(reduction, "mse_loss")
+    prediction, target = as_tensor(prediction), as_tensor(target)
+    _same_shape(prediction, target, "mse_loss", ("prediction", "target"))
+    difference = prediction - target
+    return _reduce(difference * difference, reduction)
+
+
+def bce_with_logits(logits: object, targets: object, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of targets t in [0, 1] under Bernoulli(sigmoid(x)).
+
+    -[t log sigma(x) + (1 - t) log(1 - sigma(x))] = softplus(x) - t x, which never
+    evaluates log(0) or exp of a large number (stable at |x| = 1000).
+    """
+    _check(reduction, "bce_with_logits")
+    logits, targets = as_tensor(logits), as_tensor(targets)
+    _same_shape(logits, targets, "bce_with_logits", ("logits", "targets"))
+    return _reduce(ops.softplus(logits) - targets * logits, reduction)
+
+
+def cross_entropy(logits: object, labels: object, reduction: str = "mean") -> Tensor:
+    """-log softmax(logits)[label] per row: the Categorical negative log-likelihood.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n, k)
+    labels : integer array of shape (n,), values in [0, k)
+    """
+    _check(reduction, "cross_entropy")
+    logits = as_tensor(logits)
+    labels = labels.data if isinstance(labels, Tensor) else labels
+    module = backend.array_module(logits.data)
+    labels = module.asarray(backend.on_backend_of(logits.data, labels))
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (n, k), got {logits.shape}")
+    if labels.shape != (logits.shape[0],) or labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"cross_entropy: labels must be integers of shape ({logits.shape[0]},), got {labels.dtype} {labels.shape}"
+        )
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[1]):
+        raise ValueError(f"cross_entropy: labels must lie in [0, {logits.shape[1]}), got [{int(labels.min())}, {int(labels.max())}]")
+    log_probabilities = ops.log_softmax(logits, axis=1)
+    picked = log_probabilities[module.arange(logits.shape[0]), labels]
+    return _reduce(-picked, reduction)
+
+
+def gaussian_nll(target: object, mean: object, log_var: object, reduction: str = "mean", full: bool = False) -> Tensor:
+    """Heteroscedastic regression loss, Kendall & Gal (2017) eq. 5:
+
+        1/(2 sigma^2) ||y - f||^2 + 1/2 log sigma^2,   log sigma^2 = ``log_var``
+
+    predicting log sigma^2 keeps the variance positive without constraints. With
+    ``full=True`` the constant 1/2 log 2 pi is added, giving the exact Gaussian
+    negative log-density.
+    """
+    _check(reduction, "gaussian_nll")
+    target, mean, log_var = as_tensor(target), as_tensor(mean), as_tensor(log_var)
+    _same_shape(target, mean, "gaussian_nll", ("target", "mean"))
+    residual = target - mean
+    loss = 0.5 * ops.exp(-log_var) * residual * residual + 0.5 * log_var
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def dropout(x: object, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: keep each element with probability 1 - p and scale it by 1/(1 - p),
+    so that E[dropout(x)] = x and nothing changes at evaluation."""
+    x = as_tensor(x)
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
+    keep = backend.rng(x.backend).random(x.shape, dtype=x.dtype) >= p
+    # One multiply: the mask already carries the 1/(1-p) scale.
+    return x * Tensor(keep * x.dtype.type(1.0 / (1.0 - p)))

@@ -1,0 +1,192 @@
+"""Optimisers: SGD (with momentum and Nesterov), Adagrad and Adam, one short update rule each.
+
+Every optimiser keeps its per-parameter state (momentum buffers, moment
+estimates) in ``state`` and the step count in ``step_count``; both go into
+``state_dict()`` so that a checkpoint resumes training exactly. Updates are
+made in place on ``Parameter.data`` and never write into ``.grad`` (gradients
+may share memory with each other).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Mapping
+
+from . import backend
+from .autograd.function import no_grad
+from .autograd.tensor import Tensor
+from .nn.module import Parameter
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "Adam", "clip_grad_norm_"]
+
+
+class Optimizer:
+    """Base class: holds the parameters, their state, and the hyperparameters."""
+
+    def __init__(self, params: Iterable[Parameter], **hyperparameters: float) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: params is empty; pass model.parameters()")
+        for index, parameter in enumerate(self.params):
+            if not isinstance(parameter, Tensor) or not parameter.requires_grad:
+                raise TypeError(f"{type(self).__name__}: params[{index}] is not a Tensor that requires grad")
+        for name, value in hyperparameters.items():
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{type(self).__name__}: {name} must be a non-negative number, got {value!r}")
+        self.hyperparameters = dict(hyperparameters)
+        self.state: list[dict[str, object]] = [{} for _ in self.params]
+        self.step_count = 0
+
+    def zero_grad(self) -> None:
+        for parameter in self.params:
+            parameter.grad = None
+
+    def step(self) -> None:
+        """Apply one update to every parameter that has a gradient."""
+        self.step_count += 1
+        with no_grad():
+            for parameter, state in zip(self.params, self.state):
+                if parameter.grad is not None:
+                    self.update(parameter.data, parameter.grad.data, state)
+
+    def update(self, p: object, g: object, state: dict[str, object]) -> None:
+        """Update the array ``p`` in place from its gradient ``g``."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, object]:
+        """Hyperparameters, step count and per-parameter state arrays (by parameter index)."""
+        return {
+            "type": type(self).__name__,
+            "hyperparameters": dict(self.hyperparameters),
+            "step_count": self.step_count,
+            "state": [dict(state) for state in self.state],
+        }
+
+    def load_state_dict(self, saved: Mapping[str, object]) -> None:
+        """Restore from ``state_dict()`` output; checks type, parameter count and buffer shapes first."""
+        if saved.get("type") != type(self).__name__:
+            raise ValueError(f"load_state_dict: state is for {saved.get('type')}, not {type(self).__name__}")
+        states = saved["state"]
+        if len(states) != len(self.params):
+            raise ValueError(f"load_state_dict: state has {len(states)} parameters, optimiser has {len(self.params)}")
+        for index, (parameter, state) in enumerate(zip(self.params, states)):
+            for name, value in state.items():
+                if tuple(value.shape) != parameter.shape:
+                    raise ValueError(
+                        f"load_state_dict: state[{index}][{name!r}] has shape {tuple(value.shape)}, "
+                        f"parameter has {parameter.shape}"
+                    )
+        self.hyperparameters = dict(saved["hyperparameters"])
+        self.step_count = int(saved["step_count"])
+        self.state = [
+            {name: backend.on_backend_of(parameter.data, value).astype(parameter.dtype, copy=True)
+             for name, value in state.items()}
+            for parameter, state in zip(self.params, states)
+        ]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum (Polyak) and Nesterov momentum.
+
+    g <- g + lambda p;   b <- mu b + g;   d = g + mu b (Nesterov) or b;   p <- p - eta d
+    (the formulation of Sutskever et al. 2013 used by PyTorch).
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
+        if nesterov and momentum <= 0:
+            raise ValueError("SGD: nesterov=True needs momentum > 0")
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        self.nesterov = nesterov
+
+    def update(self, p, g, state):
+        lr, mu, decay = (self.hyperparameters[k] for k in ("lr", "momentum", "weight_decay"))
+        if decay:
+            g = g + decay * p
+        if mu:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = g.copy()
+            else:
+                buffer = state["momentum_buffer"]
+                buffer *= mu
+                buffer += g
+            g = g + mu * state["momentum_buffer"] if self.nesterov else state["momentum_buffer"]
+        p -= lr * g
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi, Hazan & Singer 2011): per-coordinate steps eta / sqrt(sum of squared gradients).
+
+    G <- G + g^2;   p <- p - eta g / (sqrt(G) + eps)
+    """
+
+    def __init__(self, params, lr: float = 0.01, eps: float = 1e-10, weight_decay: float = 0.0):
+        super().__init__(params, lr=lr, eps=eps, weight_decay=weight_decay)
+
+    def update(self, p, g, state):
+        lr, eps, decay = (self.hyperparameters[k] for k in ("lr", "eps", "weight_decay"))
+        if decay:
+            g = g + decay * p
+        if "sum_of_squares" not in state:
+            state["sum_of_squares"] = backend.array_module(p).zeros_like(p)
+        squares = state["sum_of_squares"]
+        squares += g * g
+        p -= lr * g / (backend.array_module(p).sqrt(squares) + eps)
+
+
+class Adam(Optimizer):
+    """Adam, Kingma & Ba (2015) Algorithm 1:
+
+        m <- b1 m + (1 - b1) g              (biased first moment)
+        v <- b2 v + (1 - b2) g^2            (biased second raw moment)
+        p <- p - lr m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)
+
+    ``weight_decay`` adds lambda p to the gradient (L2, as PyTorch's Adam).
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
+            raise ValueError(f"Adam: betas must lie in [0, 1), got {betas}")
+        super().__init__(params, lr=lr, beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay)
+
+    def update(self, p, g, state):
+        lr, b1, b2, eps, decay = (self.hyperparameters[k] for k in ("lr", "beta1", "beta2", "eps", "weight_decay"))
+        xp = backend.array_module(p)
+        if decay:
+            g = g + decay * p
+        if "m" not in state:
+            state["m"], state["v"] = xp.zeros_like(p), xp.zeros_like(p)
+        m, v = state["m"], state["v"]
+        t = self.step_count
+        # In place, with one scratch array: each line is one pass over the parameter.
+        m *= b1
+        m += (1 - b1) * g
+        scratch = g * g
+        scratch *= 1 - b2
+        v *= b2
+        v += scratch
+        xp.sqrt(v, out=scratch)
+        scratch *= 1 / math.sqrt(1 - b2**t)  # sqrt(v_hat)
+        scratch += eps
+        xp.divide(m, scratch, out=scratch)
+        scratch *= lr / (1 - b1**t)  # lr * m_hat / (sqrt(v_hat) + eps)
+        p -= scratch
+
+
+def clip_grad_norm_(params: Iterable[Parameter], max_norm: float) -> float:
+    """Rescale the gradients so that their joint L2 norm is at most ``max_norm``; return the norm before.
+
+    The gradients are replaced, not scaled in place, since a gradient may share memory with another.
+    """
+    if max_norm <= 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be positive, got {max_norm}")
+    with_grad = [p for p in params if p.grad is not None]
+    if not with_grad:
+        return 0.0
+    total = math.sqrt(sum(float((p.grad.data.astype("float64") ** 2).sum()) for p in with_grad))
+    if total > max_norm:
+        scale = max_norm / (total + 1e-6)
+        for p in with_grad:
+            p.grad = Tensor(p.grad.data * p.grad.dtype.type(scale))
+    return total

@@ -1,0 +1,122 @@
+"""Each optimiser against steps computed by hand on f(p) = 1/2 sum a p^2 (gradient a p)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import minibayes as mb
+from minibayes import nn, optim
+
+A = np.array([1.0, 4.0, 0.5])
+P0 = np.array([1.0, -2.0, 3.0])
+
+
+def quadratic_steps(optimizer_factory, steps):
+    p = nn.Parameter(P0.copy())
+    optimizer = optimizer_factory([p])
+    for _ in range(steps):
+        optimizer.zero_grad()
+        (0.5 * mb.tensor(A) * p * p).sum().backward()
+        optimizer.step()
+    return p.numpy(), optimizer
+
+
+def test_sgd_plain():
+    p, _ = quadratic_steps(lambda ps: optim.SGD(ps, lr=0.1), 2)
+    expected = P0 * (1 - 0.1 * A) ** 2
+    np.testing.assert_allclose(p, expected, rtol=1e-14)
+
+
+def test_sgd_momentum_nesterov_and_weight_decay():
+    lr, mu, decay = 0.1, 0.9, 0.01
+    for nesterov in (False, True):
+        p, buffer = P0.copy(), None
+        for _ in range(3):
+            g = A * p + decay * p
+            buffer = g.copy() if buffer is None else mu * buffer + g
+            p = p - lr * (g + mu * buffer if nesterov else buffer)
+        got, _ = quadratic_steps(lambda ps: optim.SGD(ps, lr=lr, momentum=mu, nesterov=nesterov, weight_decay=decay), 3)
+        np.testing.assert_allclose(got, p, rtol=1e-13)
+
+
+def test_adagrad():
+    lr, eps = 0.5, 1e-10
+    p, squares = P0.copy(), np.zeros(3)
+    for _ in range(3):
+        g = A * p
+        squares += g * g
+        p = p - lr * g / (np.sqrt(squares) + eps)
+    got, _ = quadratic_steps(lambda ps: optim.Adagrad(ps, lr=lr), 3)
+    np.testing.assert_allclose(got, p, rtol=1e-13)
+
+
+def test_adam_follows_kingma_and_ba_algorithm_1():
+    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+    p, m, v = P0.copy(), np.zeros(3), np.zeros(3)
+    for t in range(1, 4):
+        g = A * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    got, optimizer = quadratic_steps(lambda ps: optim.Adam(ps, lr=lr), 3)
+    np.testing.assert_allclose(got, p, rtol=1e-12)
+    assert optimizer.step_count == 3
+
+
+def test_adam_matches_pytorch_when_installed():
+    torch = pytest.importorskip("torch")
+    weight = torch.tensor(P0.copy(), requires_grad=True)
+    reference = torch.optim.Adam([weight], lr=0.05, weight_decay=0.1)
+    for _ in range(5):
+        reference.zero_grad()
+        (0.5 * torch.tensor(A) * weight * weight).sum().backward()
+        reference.step()
+    got, _ = quadratic_steps(lambda ps: optim.Adam(ps, lr=0.05, weight_decay=0.1), 5)
+    np.testing.assert_allclose(got, weight.detach().numpy(), rtol=1e-12)
+
+
+def test_parameters_without_gradient_are_left_alone():
+    used, unused = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    optimizer = optim.SGD([used, unused], lr=0.5)
+    (used * 2).sum().backward()
+    optimizer.step()
+    np.testing.assert_array_equal(unused.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(used.numpy(), [0.0, 0.0])
+
+
+def test_optimizer_state_round_trip_resumes_identically():
+    _, first = quadratic_steps(lambda ps: optim.Adam(ps, lr=0.1), 2)
+    p = nn.Parameter(first.params[0].numpy().copy())
+    second = optim.Adam([p], lr=0.3)
+    second.load_state_dict(first.state_dict())
+    assert second.hyperparameters["lr"] == 0.1 and second.step_count == 2
+    for optimizer in (first, second):
+        optimizer.zero_grad()
+        (0.5 * mb.tensor(A) * optimizer.params[0] ** 2).sum().backward()
+        optimizer.step()
+    np.testing.assert_array_equal(first.params[0].numpy(), second.params[0].numpy())
+
+
+def test_clip_grad_norm_rescales_to_the_limit_and_returns_the_old_norm():
+    a, b = nn.Parameter(np.zeros(2)), nn.Parameter(np.zeros(1))
+    a.grad, b.grad = mb.tensor(np.array([3.0, 0.0])), mb.tensor(np.array([4.0]))
+    norm = optim.clip_grad_norm_([a, b], max_norm=1.0)
+    assert math.isclose(norm, 5.0)
+    total = np.sqrt((a.grad.numpy() ** 2).sum() + (b.grad.numpy() ** 2).sum())
+    assert math.isclose(total, 1.0, rel_tol=1e-5)
+
+
+def test_bad_hyperparameters_are_named():
+    p = nn.Parameter(np.ones(1))
+    with pytest.raises(ValueError, match="lr must be a non-negative number"):
+        optim.SGD([p], lr=-1)
+    with pytest.raises(ValueError, match="nesterov=True needs momentum > 0"):
+        optim.SGD([p], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="params is empty"):
+        optim.Adam([])
+    with pytest.raises(ValueError, match=r"betas must lie in \[0, 1\)"):
+        optim.Adam([p], betas=(0.9, 1.0))
