@@ -266,12 +266,16 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    """relu(x) = x [x > 0]."""
+
     def forward(self, x):
-        self.active = x > 0
-        return _xp(x).maximum(x, 0)
+        # Multiplying by a mask of x's own dtype is about twice as fast in NumPy as
+        # maximum(x, 0) (which must handle NaN) or a float-by-bool product.
+        self.active = (x > 0).astype(x.dtype)
+        return x * self.active
 
     def backward(self, gy):
-        return gy * Tensor(self.active)  # a boolean mask multiplies without a float copy
+        return gy * Tensor(self.active)
 
 
 class LeakyReLU(Function):
