@@ -22,9 +22,9 @@ from .autograd import (
 )
 from .autograd.creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .autograd.ops import (
-    abs, add, broadcast_to, cast, cholesky, clip, concatenate, cos, diag, div, erf, exp, flatten,
-    getitem, inv, leaky_relu, linear, log, log1p, log_sigmoid, log_softmax, logdet, logsumexp, matmul,
-    max, maximum, mean, min, minimum, mul, neg, permute, pow, relu, reshape, sigmoid, sin, slogdet,
+    abs, add, broadcast_to, cast, cholesky, clip, concatenate, cos, diag, digamma, div, erf, exp, flatten,
+    getitem, inv, leaky_relu, lgamma, linear, log, log1p, log_sigmoid, log_softmax, logdet, logsumexp, matmul,
+    max, maximum, mean, min, minimum, mul, neg, permute, polygamma, pow, relu, reshape, sigmoid, sin, slogdet,
     softmax, softplus, solve, solve_triangular, split, sqrt, squeeze, stack, sub, sum, sum_to,
     swapaxes, tanh, trace, transpose, unsqueeze, var, where,
 )

@@ -39,6 +39,8 @@ __all__ = [
     "seed",
     "rng",
     "cupy_available",
+    "special",
+    "solve_triangular",
     "device_info",
 ]
 
@@ -240,13 +242,21 @@ def rng(backend: str | None = None) -> object:
 # --------------------------------------------------------------------------- special functions
 # NumPy and CuPy share the array API but not SciPy's: these few routines are
 # the only places where the two backends need different code.
+def special(array: object) -> ModuleType:
+    """SciPy's ``special`` module for ``array``'s backend (``cupyx.scipy.special`` for CuPy).
+
+    Gives ``gammaln``, ``digamma``, ``polygamma``, ``erf``, ``ndtr`` ... on either backend.
+    """
+    if backend_name_of(array) == "cupy":
+        from cupyx.scipy import special as module  # noqa: PLC0415
+    else:
+        from scipy import special as module  # noqa: PLC0415
+    return module
+
+
 def erf(x: object) -> object:
     """The error function, elementwise, on either backend."""
-    if backend_name_of(x) == "cupy":
-        from cupyx.scipy import special  # noqa: PLC0415
-    else:
-        from scipy import special  # noqa: PLC0415
-    return special.erf(x)
+    return special(x).erf(x)
 
 
 def solve_triangular(a: object, b: object, lower: bool = True, transpose: bool = False) -> object:

@@ -68,6 +68,12 @@ def build_pow_scalar(data, rng):
     return (lambda t: t**p), [x], x**p
 
 
+def build_polygamma(data, rng):
+    x = S.positive(rng, data.draw(S.shapes(), label="shape"))
+    n = data.draw(st.integers(0, 3), label="order")
+    return (lambda t: mb.polygamma(n, t)), [x], scipy.special.polygamma(n, x)
+
+
 def build_where(data, rng):
     shape_c, shape_a, shape_b = data.draw(S.broadcastable_shapes(3), label="shapes")
     condition = rng.random(shape_c) < 0.5
@@ -297,6 +303,10 @@ CASES = [
     unary("sin", mb.sin, np.sin, second_order=True),
     unary("cos", mb.cos, np.cos),
     unary("erf", mb.erf, scipy.special.erf, second_order=True),
+    # special functions (normalising constants of distributions)
+    unary("lgamma", mb.lgamma, scipy.special.gammaln, S.positive, second_order=True),
+    unary("digamma", mb.digamma, scipy.special.digamma, S.positive, second_order=True),
+    OpCase("polygamma", build_polygamma, second_order=True),
     # activations
     unary("tanh", mb.tanh, np.tanh, second_order=True),
     unary("sigmoid", mb.sigmoid, scipy.special.expit, second_order=True),
@@ -378,6 +388,7 @@ def test_every_public_op_has_a_row():
     required = {
         "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos",
         "tanh", "sigmoid", "relu", "leaky_relu", "softplus", "log_sigmoid", "erf", "maximum", "minimum",
+        "lgamma", "digamma", "polygamma",
         "where", "clip", "matmul", "sum", "mean", "var", "max", "min", "logsumexp", "softmax",
         "log_softmax", "linear", "reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "flatten",
         "getitem", "concatenate", "stack", "split", "cholesky", "solve_triangular", "solve", "inv",

@@ -3,6 +3,7 @@
 ``elementwise``: arithmetic, transcendental functions, activations, selection.
 ``reduce``: sums, means, variances, extrema, log-sum-exp and softmax.
 ``shape``: reshape, transpose, broadcast, indexing, joining and splitting.
+``special``: log-gamma, digamma and polygamma (normalising constants of distributions).
 ``linalg``: matmul, Cholesky, solves, inverse, log-determinant, diagonal.
 """
 
@@ -11,6 +12,7 @@ from .elementwise import (
     minimum, mul, neg, pow, relu, sigmoid, sin, softplus, sqrt, sub, tanh, where,
 )
 from .linalg import cholesky, diag, inv, linear, logdet, matmul, slogdet, solve, solve_triangular, trace
+from .special import digamma, lgamma, polygamma
 from .reduce import log_softmax, logsumexp, max, mean, min, softmax, sum, var
 from .shape import (
     broadcast_to, concatenate, flatten, getitem, reshape, split, squeeze, stack, sum_to, swapaxes,
@@ -24,6 +26,7 @@ __all__ = [
     "log_sigmoid", "maximum", "minimum", "mul", "neg", "pow", "relu", "sigmoid", "sin", "softplus",
     "sqrt", "sub", "tanh", "where",
     "cholesky", "diag", "inv", "linear", "logdet", "matmul", "slogdet", "solve", "solve_triangular", "trace",
+    "digamma", "lgamma", "polygamma",
     "log_softmax", "logsumexp", "max", "mean", "min", "softmax", "sum", "var",
     "broadcast_to", "concatenate", "flatten", "getitem", "permute", "reshape", "split", "squeeze",
     "stack", "sum_to", "swapaxes", "transpose", "unsqueeze",
