@@ -1,0 +1,156 @@
+"""The multivariate Gaussian N(x | mu, Sigma), held through the Cholesky factor of Sigma.
+
+With Sigma = L L^T every quantity needs only triangular solves, never an inverse:
+
+    (x - mu)^T Sigma^-1 (x - mu) = |z|^2  with  L z = x - mu
+    ln |Sigma| = 2 sum_i ln L_ii
+    x = mu + L eps,  eps ~ N(0, I)           (the reparameterisation)
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from ..autograd.ops import cholesky, log, solve_triangular
+from ..autograd.tensor import Tensor
+from . import constraints
+from .distribution import Distribution, as_parameter
+
+__all__ = ["MultivariateNormal"]
+
+
+def _diagonal(matrices: Tensor) -> Tensor:
+    """The diagonals of a stack of square matrices, shape (..., D)."""
+    index = backend.array_module(matrices.data).arange(matrices.shape[-1])
+    return matrices[..., index, index]
+
+
+def _scale_tril_from_precision(precision: Tensor) -> Tensor:
+    """Lower L with L L^T = P^-1, from P without forming P^-1.
+
+    Reversing rows and columns, chol(J P J) = M gives P = U U^T with U = J M J
+    upper triangular, so Sigma = P^-1 = U^-T U^-1 and L = U^-T is lower triangular.
+    """
+    xp = backend.array_module(precision.data)
+    reverse = xp.arange(precision.shape[-1] - 1, -1, -1)
+    upper = cholesky(precision[..., reverse, :][..., :, reverse])[..., reverse, :][..., :, reverse]
+    identity = Tensor(xp.broadcast_to(xp.eye(precision.shape[-1], dtype=precision.dtype), precision.shape))
+    return solve_triangular(upper, identity, lower=False).mT  # (U^-1)^T
+
+
+class MultivariateNormal(Distribution):
+    """N(x | mu, Sigma) = (2 pi)^(-D/2) |Sigma|^(-1/2) exp(-(x - mu)^T Sigma^-1 (x - mu) / 2)  (PRML (2.43)).
+
+    Give exactly one of ``covariance_matrix`` (Sigma), ``precision_matrix``
+    (Lambda = Sigma^-1) or ``scale_tril`` (L, lower triangular with positive
+    diagonal, Sigma = L L^T).
+
+    Parameters
+    ----------
+    loc : array of shape batch_shape + (D,)
+    covariance_matrix, precision_matrix, scale_tril : array of shape batch_shape + (D, D)
+    """
+
+    has_rsample = True
+    support = constraints.real
+
+    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args: bool = True):
+        given = [m is not None for m in (covariance_matrix, precision_matrix, scale_tril)]
+        if sum(given) != 1:
+            raise ValueError("MultivariateNormal: give exactly one of covariance_matrix=, precision_matrix= or scale_tril=")
+        loc = as_parameter(loc)
+        if loc.ndim < 1:
+            raise ValueError(f"MultivariateNormal: loc must have shape (..., D), got a scalar")
+        if validate_args:
+            constraints.real.check(loc.data, "loc", "MultivariateNormal")
+        name, matrix = next((n, m) for n, m in zip(("covariance_matrix", "precision_matrix", "scale_tril"),
+                                                   (covariance_matrix, precision_matrix, scale_tril)) if m is not None)
+        matrix = matrix if isinstance(matrix, Tensor) else as_parameter(matrix, like=loc)
+        d = loc.shape[-1]
+        if matrix.ndim < 2 or matrix.shape[-2:] != (d, d):
+            raise ValueError(f"MultivariateNormal: {name} must have shape (..., {d}, {d}) to match loc {loc.shape}, got {matrix.shape}")
+        if validate_args:
+            check = constraints.lower_cholesky if name == "scale_tril" else constraints.positive_definite
+            check.check(matrix.data, name, "MultivariateNormal")
+        if name == "covariance_matrix":
+            scale_tril = cholesky(matrix)
+        elif name == "precision_matrix":
+            scale_tril = _scale_tril_from_precision(matrix)
+        else:
+            scale_tril = matrix
+        self.loc, self.scale_tril = loc, scale_tril
+        batch_shape = backend.array_module(loc.data).broadcast_shapes(loc.shape[:-1], scale_tril.shape[:-2])
+        super().__init__(batch_shape, (d,), validate_args)
+
+    @property
+    def _template(self) -> Tensor:
+        return self.loc
+
+    @classmethod
+    def fit_mle(cls, X: object) -> MultivariateNormal:
+        """mu_ML = (1/N) sum_n x_n, Sigma_ML = (1/N) sum_n (x_n - mu_ML)(x_n - mu_ML)^T  (PRML (2.121), (2.122)).
+
+        X has shape (N, D); Sigma_ML must be positive definite (N > D and data not on a hyperplane).
+        """
+        X = as_parameter(X)
+        if X.ndim != 2 or X.shape[0] < 1:
+            raise ValueError(f"MultivariateNormal.fit_mle: X must have shape (N, D) with N >= 1, got {X.shape}")
+        constraints.real.check(X.data, "X", "MultivariateNormal.fit_mle")
+        mu = X.mean(axis=0)
+        centred = X - mu
+        return cls(mu, covariance_matrix=centred.T @ centred / X.shape[0])
+
+    # ------------------------------------------------------------------ derived matrices
+    @property
+    def covariance_matrix(self) -> Tensor:
+        return self.scale_tril @ self.scale_tril.mT
+
+    @property
+    def precision_matrix(self) -> Tensor:
+        xp = self._xp
+        identity = Tensor(xp.broadcast_to(xp.eye(self.event_shape[0], dtype=self.loc.dtype), self.scale_tril.shape))
+        inverse_tril = solve_triangular(self.scale_tril, identity)  # L^-1
+        return inverse_tril.mT @ inverse_tril  # Sigma^-1 = L^-T L^-1
+
+    def _half_log_det(self) -> Tensor:
+        """ln |Sigma|^(1/2) = sum_i ln L_ii."""
+        return log(_diagonal(self.scale_tril)).sum(axis=-1)
+
+    def mahalanobis(self, value: object) -> Tensor:
+        """(x - mu)^T Sigma^-1 (x - mu) = |L^-1 (x - mu)|^2, shape sample_shape + batch_shape."""
+        diff = self._value(value) - self.loc
+        d = self.event_shape[0]
+        if self.scale_tril.ndim == 2:
+            # One factor for every point: a single triangular solve with all points as columns.
+            flat = diff.reshape(-1, d)
+            z = solve_triangular(self.scale_tril, flat.T)
+            return (z * z).sum(axis=0).reshape(diff.shape[:-1])
+        shape = backend.array_module(diff.data).broadcast_shapes(diff.shape, self.scale_tril.shape[:-1])
+        z = solve_triangular(self.scale_tril, diff.broadcast_to(shape).unsqueeze(-1))[..., 0]
+        return (z * z).sum(axis=-1)
+
+    def log_prob(self, value: object) -> Tensor:
+        """ln N(x | mu, Sigma) = -D/2 ln(2 pi) - ln |Sigma|^(1/2) - (x - mu)^T Sigma^-1 (x - mu) / 2."""
+        d = self.event_shape[0]
+        return -0.5 * d * math.log(2 * math.pi) - self._half_log_det() - 0.5 * self.mahalanobis(value)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        """x = mu + L eps, eps ~ N(0, I): then Cov[x] = L L^T = Sigma."""
+        shape = self._extended_shape(sample_shape)
+        eps = Tensor(self._rng.standard_normal(shape, dtype=self.loc.dtype))
+        return self.loc + (eps.unsqueeze(-2) @ self.scale_tril.mT)[..., 0, :]
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc.broadcast_to(self.batch_shape + self.event_shape)
+
+    @property
+    def variance(self) -> Tensor:
+        """The diagonal of Sigma: Sigma_ii = sum_j L_ij^2."""
+        return (self.scale_tril * self.scale_tril).sum(axis=-1).broadcast_to(self.batch_shape + self.event_shape)
+
+    def entropy(self) -> Tensor:
+        """H = D/2 (1 + ln 2 pi) + ln |Sigma|^(1/2)  (PRML (B.41))."""
+        d = self.event_shape[0]
+        return (0.5 * d * (1 + math.log(2 * math.pi)) + self._half_log_det()).broadcast_to(self.batch_shape)
