@@ -105,7 +105,8 @@ class SGD(Optimizer):
             g = g + decay * p
         if mu:
             if "momentum_buffer" not in state:
-                state["momentum_buffer"] = g.copy()
+                # array(), not g.copy(): g may be a NumPy scalar (0-d parameter with weight decay).
+                state["momentum_buffer"] = backend.array_module(p).array(g, copy=True)
             else:
                 buffer = state["momentum_buffer"]
                 buffer *= mu
@@ -162,7 +163,8 @@ class Adam(Optimizer):
         # In place, with one scratch array: each line is one pass over the parameter.
         m *= b1
         m += (1 - b1) * g
-        scratch = g * g
+        # A fresh array even for a 0-d parameter, where g * g would be an immutable NumPy scalar.
+        scratch = xp.multiply(g, g, out=xp.empty_like(p))
         scratch *= 1 - b2
         v *= b2
         v += scratch

@@ -120,3 +120,23 @@ def test_bad_hyperparameters_are_named():
         optim.Adam([])
     with pytest.raises(ValueError, match=r"betas must lie in \[0, 1\)"):
         optim.Adam([p], betas=(0.9, 1.0))
+
+
+@pytest.mark.parametrize("factory", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    lambda ps: optim.Adagrad(ps, lr=0.1, weight_decay=0.01),
+    lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.01),
+])
+def test_a_scalar_parameter_steps_like_a_one_element_vector(factory):
+    """0-d parameters (a scale, a log-variance) take the same steps; NumPy scalars must not break in-place state."""
+    paths = []
+    for start in (np.array(2.0), np.array([2.0])):
+        p = nn.Parameter(start)
+        optimizer = factory([p])
+        for _ in range(4):
+            optimizer.zero_grad()
+            (1.5 * p * p).sum().backward()
+            optimizer.step()
+        paths.append(p.numpy().reshape(()))
+    assert paths[0] == paths[1] and paths[0] != 2.0

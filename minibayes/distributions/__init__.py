@@ -17,6 +17,7 @@ from .gamma import Gamma
 from .kl import MonteCarloEstimate, kl_divergence, kl_divergence_mc, register_kl, registered_pairs
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
+from .tables import bayes_rule, conditional, marginal
 from .wishart import Wishart
 
 __all__ = [
@@ -24,5 +25,5 @@ __all__ = [
     "Beta", "Dirichlet", "Gamma", "Wishart", "NormalGamma",
     "kl_divergence", "kl_divergence_mc", "register_kl", "registered_pairs", "MonteCarloEstimate",
     "beta_bernoulli", "beta_binomial", "dirichlet_categorical", "dirichlet_multinomial",
-    "normal_known_variance", "gamma_known_mean", "normal_gamma",
+    "normal_known_variance", "gamma_known_mean", "normal_gamma", "marginal", "conditional", "bayes_rule",
 ]
