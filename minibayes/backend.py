@@ -262,21 +262,28 @@ def erf(x: object) -> object:
 def solve_triangular(a: object, b: object, lower: bool = True, transpose: bool = False) -> object:
     """Solve ``a x = b`` (or ``a^T x = b``) for a triangular ``a`` of shape (..., n, n).
 
-    ``b`` has shape (..., n, k). 2-D systems use the O(n^2 k) triangular solver;
-    stacks of matrices, which SciPy's solver does not take, fall back to a
-    general batched solve of the masked triangle.
+    ``b`` has shape (..., n, k); the batch axes of ``a`` and ``b`` broadcast.
+    One matrix ``a`` uses the O(n^2 k) triangular solver, with the batch of ``b``
+    folded into its columns (older SciPy and CuPy take only 2-D right-hand sides);
+    stacks of matrices fall back to a general batched solve of the masked triangle,
+    on explicitly broadcast operands (CuPy's solve does not broadcast).
     """
+    module = array_module(a)
     if a.ndim == 2:
         if backend_name_of(a) == "cupy":
             from cupyx.scipy.linalg import solve_triangular as solve  # noqa: PLC0415
         else:
             from scipy.linalg import solve_triangular as solve  # noqa: PLC0415
-        return solve(a, b, lower=lower, trans=1 if transpose else 0, check_finite=False)
-    module = array_module(a)
+        n, batch = a.shape[-1], b.shape[:-2]
+        columns = module.moveaxis(b, -2, 0).reshape(n, -1) if batch else b
+        x = solve(a, columns, lower=lower, trans=1 if transpose else 0, check_finite=False)
+        return module.moveaxis(x.reshape((n,) + batch + b.shape[-1:]), 0, -2) if batch else x
     triangle = module.tril(a) if lower else module.triu(a)
     if transpose:
         triangle = module.swapaxes(triangle, -1, -2)
-    return module.linalg.solve(triangle, b)
+    batch = module.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    triangle = module.broadcast_to(triangle, batch + a.shape[-2:])
+    return module.linalg.solve(triangle, module.broadcast_to(b, batch + b.shape[-2:]))
 
 
 def scatter_add(target: object, index: object, values: object) -> None:

@@ -27,9 +27,11 @@ def probs_and_logits(owner: str, probs: object, logits: object, validate: bool) 
         probs = as_parameter(probs)
         if validate:
             constraints.unit_interval.check(probs.data, "probs", owner)
-        # Clipping keeps the logit finite at mu = 0 or 1 (it saturates at about +-36 in float64).
-        eps = backend.array_module(probs.data).finfo(probs.dtype).eps
-        safe = clip(probs, eps, 1 - eps)
+        # Clipping keeps the logit finite at mu = 0 or 1: below at the smallest normal number
+        # (so tiny but valid probabilities keep their value and gradient), above at 1 - eps
+        # (the largest float below 1 that 1 - mu can resolve).
+        info = backend.array_module(probs.data).finfo(probs.dtype)
+        safe = clip(probs, float(info.tiny), 1 - float(info.eps))
         return probs, log(safe) - log1p(-safe)
     logits = as_parameter(logits)
     if validate:
@@ -103,7 +105,7 @@ class Binomial(Distribution):
         total_count = as_parameter(total_count, like=logits)
         if validate_args:
             constraints.IntegerInterval(0, float("inf")).check(total_count.data, "total_count", "Binomial")
-        self.total_count, self.probs, self.logits = broadcast_parameters(total_count, probs, logits)
+        self.total_count, self.probs, self.logits = broadcast_parameters(total_count, probs, logits, owner="Binomial")
         self.support = constraints.IntegerInterval(0, self.total_count.data)
         super().__init__(self.probs.shape, (), validate_args)
 

@@ -6,10 +6,11 @@ g / sum_k g_k ~ Dir(alpha) (and g_1 / (g_1 + g_2) ~ Beta(a, b)).
 
 from __future__ import annotations
 
+from .. import backend
 from ..autograd.ops import digamma, lgamma, log, log1p
 from ..autograd.tensor import Tensor
 from . import constraints
-from .distribution import Distribution, as_parameter, broadcast_parameters
+from .distribution import Distribution, as_parameter, broadcast_parameters, log_gamma_draws
 
 __all__ = ["Beta", "Dirichlet", "log_beta_function"]
 
@@ -34,11 +35,11 @@ class Beta(Distribution):
 
     def __init__(self, concentration1, concentration0, validate_args: bool = True) -> None:
         a = as_parameter(concentration1)
-        b = concentration0 if isinstance(concentration0, Tensor) else as_parameter(concentration0, like=a)
+        b = as_parameter(concentration0, like=a)
         if validate_args:
             constraints.positive.check(a.data, "concentration1 (a)", "Beta")
             constraints.positive.check(b.data, "concentration0 (b)", "Beta")
-        self.concentration1, self.concentration0 = broadcast_parameters(a, b)
+        self.concentration1, self.concentration0 = broadcast_parameters(a, b, owner="Beta")
         super().__init__(self.concentration1.shape, (), validate_args)
 
     @property
@@ -66,10 +67,13 @@ class Beta(Distribution):
         return log_beta_function(a, b) - (a - 1) * digamma(a) - (b - 1) * digamma(b) + (a + b - 2) * digamma(a + b)
 
     def _sample(self, shape):
+        # mu = g1 / (g1 + g0) = sigmoid(ln g1 - ln g0) with g_i ~ Gamma; clamped into the open
+        # interval, since in float32 a draw near 1 rounds to exactly 1.
         xp, rng = self._xp, self._rng
-        g1 = rng.standard_gamma(xp.broadcast_to(self.concentration1.data, shape))
-        g0 = rng.standard_gamma(xp.broadcast_to(self.concentration0.data, shape))
-        return (g1 / (g1 + g0)).astype(self.concentration1.dtype)
+        log_ratio = log_gamma_draws(self.concentration1.data, rng, shape) - log_gamma_draws(self.concentration0.data, rng, shape)
+        mu = backend.special(log_ratio).expit(log_ratio).astype(self.concentration1.dtype)
+        info = xp.finfo(mu.dtype)
+        return xp.clip(mu, info.tiny, 1 - info.eps)
 
 
 class Dirichlet(Distribution):
@@ -124,6 +128,9 @@ class Dirichlet(Distribution):
         return self._log_normaliser() + (alpha_0 - k) * digamma(alpha_0) - ((alpha - 1) * digamma(alpha)).sum(axis=-1)
 
     def _sample(self, shape):
+        # mu_k = g_k / sum_j g_j with g ~ Gamma(alpha_k, 1), normalised in log space (a softmax).
         xp = self._xp
-        g = self._rng.standard_gamma(xp.broadcast_to(self.concentration.data, shape))
-        return (g / g.sum(axis=-1, keepdims=True)).astype(self.concentration.dtype)
+        log_g = log_gamma_draws(self.concentration.data, self._rng, shape)
+        mu = xp.exp(log_g - log_g.max(axis=-1, keepdims=True))
+        mu /= mu.sum(axis=-1, keepdims=True)
+        return xp.clip(mu.astype(self.concentration.dtype), xp.finfo(self.concentration.dtype).tiny, None)

@@ -145,7 +145,7 @@ class Multinomial(Distribution):
     def _sample(self, shape):
         # Counts one class at a time: m_k ~ Bin(N - m_1 - ... - m_{k-1}, mu_k / (1 - mu_1 - ... - mu_{k-1})).
         xp = self._xp
-        probs = xp.broadcast_to(self.probs.data, shape)
+        probs = xp.broadcast_to(self.probs.data.astype(xp.float64), shape)  # float64: 1e-300 is 0 in float32
         counts = xp.zeros(shape, dtype=xp.int64)
         remaining = xp.full(shape[:-1], self.total_count, dtype=xp.int64)
         mass_left = xp.ones(shape[:-1], dtype=probs.dtype)
@@ -155,4 +155,4 @@ class Multinomial(Distribution):
             remaining -= counts[..., k]
             mass_left -= probs[..., k]
         counts[..., -1] = remaining
-        return counts.astype(probs.dtype)
+        return counts.astype(self.probs.dtype)

@@ -99,12 +99,12 @@ class NormalGamma(Distribution):
 
     def __init__(self, loc, mean_precision, concentration, rate, validate_args: bool = True) -> None:
         loc = as_parameter(loc)
-        kappa, a, b = (v if isinstance(v, Tensor) else as_parameter(v, like=loc) for v in (mean_precision, concentration, rate))
+        kappa, a, b = (as_parameter(v, like=loc) for v in (mean_precision, concentration, rate))
         if validate_args:
             constraints.real.check(loc.data, "loc", "NormalGamma")
             for name, value in (("mean_precision", kappa), ("concentration", a), ("rate", b)):
                 constraints.positive.check(value.data, name, "NormalGamma")
-        self.loc, self.mean_precision, self.concentration, self.rate = broadcast_parameters(loc, kappa, a, b)
+        self.loc, self.mean_precision, self.concentration, self.rate = broadcast_parameters(loc, kappa, a, b, owner="NormalGamma")
         super().__init__(self.loc.shape, (2,), validate_args)
 
     @property
@@ -113,16 +113,17 @@ class NormalGamma(Distribution):
 
     def precision_marginal(self) -> Gamma:
         """p(lambda) = Gam(lambda | a, b)."""
-        return Gamma(self.concentration, self.rate)
+        return Gamma(self.concentration, self.rate, validate_args=self.validate_args)
 
     def mean_conditional(self, precision: object) -> Normal:
         """p(mu | lambda) = N(mu | mu_0, (kappa lambda)^-1)."""
-        return Normal(self.loc, (1 / (self.mean_precision * precision)).sqrt())
+        return Normal(self.loc, (1 / (self.mean_precision * precision)).sqrt(), validate_args=self.validate_args)
 
     def log_prob(self, value: object) -> Tensor:
         value = self._value(value)
         mu, precision = value[..., 0], value[..., 1]
-        constraints.positive.check(precision.data, "value[..., 1] (the precision)", "NormalGamma")
+        if self.validate_args:
+            constraints.positive.check(precision.data, "value[..., 1] (the precision)", "NormalGamma")
         return self.mean_conditional(precision).log_prob(mu) + self.precision_marginal().log_prob(precision)
 
     @property
@@ -138,7 +139,9 @@ class NormalGamma(Distribution):
         return self.precision_marginal().entropy() + conditional
 
     def _sample(self, shape):
-        precision = self.precision_marginal().sample(shape[:-1])
+        # shape = sample + batch + (2,): the precision first, then the mean given it, both of
+        # the full sample + batch shape (the conditional Normal broadcasts over the batch).
+        precision = Tensor(self.precision_marginal()._sample(shape[:-1]))
         mu = self.mean_conditional(precision).sample()
         return self._xp.stack([mu.data, precision.data], axis=-1)
 

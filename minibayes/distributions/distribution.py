@@ -18,23 +18,23 @@ from typing import Sequence
 
 from .. import backend
 from ..autograd.function import no_grad
-from ..autograd.ops import broadcast_to
+from ..autograd.ops import broadcast_to, cast
 from ..autograd.tensor import Tensor
 from . import constraints
 
-__all__ = ["Distribution", "as_parameter", "broadcast_parameters"]
+__all__ = ["Distribution", "as_parameter", "broadcast_parameters", "log_gamma_draws"]
 
 
 def as_parameter(value: object, like: Tensor | None = None) -> Tensor:
-    """A distribution parameter as a floating Tensor (kept as is when it already is one).
+    """A distribution parameter as a floating Tensor.
 
-    Python numbers and host arrays go to the backend of ``like`` (or the active
-    backend) with ``like``'s dtype (or the default float dtype).
+    Python numbers and arrays go to the backend of ``like`` (or the active
+    backend) with ``like``'s dtype (or the default float dtype). A Tensor is kept
+    (its graph intact) when its dtype already matches; otherwise it is cast, differentiably.
     """
     if isinstance(value, Tensor):
-        if value.dtype.kind != "f":
-            return value.astype(backend.get_default_dtype())
-        return value
+        target = like.dtype if like is not None else (value.dtype if value.dtype.kind == "f" else backend.get_default_dtype())
+        return value if value.dtype == target else cast(value, target)
     if like is not None:
         module = backend.array_module(like.data)
         return Tensor(module.asarray(backend.on_backend_of(like.data, value), dtype=like.dtype))
@@ -44,10 +44,26 @@ def as_parameter(value: object, like: Tensor | None = None) -> Tensor:
     return Tensor(array)
 
 
-def broadcast_parameters(*parameters: Tensor) -> tuple[Tensor, ...]:
+def broadcast_parameters(*parameters: Tensor, owner: str = "distribution") -> tuple[Tensor, ...]:
     """Parameters broadcast to one shape (the gradient flows back to each original shape)."""
-    shape = backend.array_module(parameters[0].data).broadcast_shapes(*(p.shape for p in parameters))
+    try:
+        shape = backend.array_module(parameters[0].data).broadcast_shapes(*(p.shape for p in parameters))
+    except ValueError:
+        shapes = ", ".join(str(p.shape) for p in parameters)
+        raise ValueError(f"{owner}: parameter shapes {shapes} do not broadcast to one batch shape") from None
     return tuple(p if p.shape == shape else broadcast_to(p, shape) for p in parameters)
+
+
+def log_gamma_draws(concentration: object, rng: object, shape: tuple[int, ...]) -> object:
+    """ln g for g ~ Gamma(concentration, 1), broadcast to ``shape``, computed in float64.
+
+    Uses Gamma(a) = Gamma(a + 1) U^(1/a), U ~ Uniform(0, 1) (Marsaglia & Tsang 2000, §6): in
+    log space, ln g = ln Gamma(a + 1) + ln(U) / a never underflows, where a plain draw
+    for a small a is often exactly 0 (and a Dirichlet built from it 0/0).
+    """
+    xp = backend.array_module(concentration)
+    a = xp.broadcast_to(xp.asarray(concentration, dtype=xp.float64), shape)
+    return xp.log(rng.standard_gamma(a + 1)) + xp.log(rng.random(shape)) / a
 
 
 class Distribution:

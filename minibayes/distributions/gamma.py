@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..autograd.ops import digamma, lgamma, log
 from ..autograd.tensor import Tensor
 from . import constraints
-from .distribution import Distribution, as_parameter, broadcast_parameters
+from .distribution import Distribution, as_parameter, broadcast_parameters, log_gamma_draws
 
 __all__ = ["Gamma"]
 
@@ -25,11 +25,11 @@ class Gamma(Distribution):
 
     def __init__(self, concentration, rate, validate_args: bool = True) -> None:
         a = as_parameter(concentration)
-        b = rate if isinstance(rate, Tensor) else as_parameter(rate, like=a)
+        b = as_parameter(rate, like=a)
         if validate_args:
             constraints.positive.check(a.data, "concentration", "Gamma")
             constraints.positive.check(b.data, "rate", "Gamma")
-        self.concentration, self.rate = broadcast_parameters(a, b)
+        self.concentration, self.rate = broadcast_parameters(a, b, owner="Gamma")
         super().__init__(self.concentration.shape, (), validate_args)
 
     @property
@@ -56,6 +56,8 @@ class Gamma(Distribution):
         return lgamma(a) - (a - 1) * digamma(a) - log(self.rate) + a
 
     def _sample(self, shape):
+        # Drawn in log space and kept above the smallest normal number: for a small shape a
+        # plain draw underflows to 0, outside the support.
         xp = self._xp
-        g = self._rng.standard_gamma(xp.broadcast_to(self.concentration.data, shape))
-        return (g / self.rate.data).astype(self.concentration.dtype)
+        g = xp.exp(log_gamma_draws(self.concentration.data, self._rng, shape)) / self.rate.data
+        return xp.maximum(g, xp.finfo(self.concentration.dtype).tiny).astype(self.concentration.dtype)

@@ -80,7 +80,14 @@ def kl_divergence_mc(p: Distribution, q: Distribution, n_samples: int = 1000) ->
     if not isinstance(n_samples, int) or n_samples < 2:
         raise ValueError(f"kl_divergence_mc: n_samples must be an int >= 2 (for a standard error), got {n_samples!r}")
     x = p.rsample((n_samples,)) if p.has_rsample else p.sample((n_samples,))
-    log_ratio = p.log_prob(x) - q.log_prob(x)
+    try:
+        log_q = q.log_prob(x)
+    except ValueError as exc:
+        raise ValueError(
+            f"kl_divergence_mc: a draw of {type(p).__name__} lies outside the support of {type(q).__name__}, "
+            f"so KL(p || q) is infinite ({exc})"
+        ) from exc
+    log_ratio = p.log_prob(x) - log_q
     with no_grad():
         standard_error = (log_ratio.var(axis=0, ddof=1) / n_samples).sqrt()
     return MonteCarloEstimate(log_ratio.mean(axis=0), standard_error)

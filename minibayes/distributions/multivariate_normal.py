@@ -66,7 +66,7 @@ class MultivariateNormal(Distribution):
             constraints.real.check(loc.data, "loc", "MultivariateNormal")
         name, matrix = next((n, m) for n, m in zip(("covariance_matrix", "precision_matrix", "scale_tril"),
                                                    (covariance_matrix, precision_matrix, scale_tril)) if m is not None)
-        matrix = matrix if isinstance(matrix, Tensor) else as_parameter(matrix, like=loc)
+        matrix = as_parameter(matrix, like=loc)
         d = loc.shape[-1]
         if matrix.ndim < 2 or matrix.shape[-2:] != (d, d):
             raise ValueError(f"MultivariateNormal: {name} must have shape (..., {d}, {d}) to match loc {loc.shape}, got {matrix.shape}")
@@ -119,17 +119,14 @@ class MultivariateNormal(Distribution):
 
     def mahalanobis(self, value: object) -> Tensor:
         """(x - mu)^T Sigma^-1 (x - mu) = |L^-1 (x - mu)|^2, shape sample_shape + batch_shape."""
-        x = self._value(value)
+        # Subtract mu first: whitening x and mu separately would cancel catastrophically
+        # when |mu| is large against the scale.
+        diff = self._value(value) - self.loc
+        d = self.event_shape[0]
         if self.scale_tril.ndim == 2:
-            # One factor for all points: whiten with W = L^-1 (one D x D triangular solve), then
-            # z = x W^T - mu W^T is a single matrix product over all points, much faster than a
-            # triangular solve with N right-hand sides, and it skips forming x - mu.
-            d = self.event_shape[0]
-            identity = Tensor(self._xp.eye(d, dtype=self.scale_tril.dtype))
-            whitening_t = solve_triangular(self.scale_tril, identity).mT  # W^T = L^-T
-            z = x @ whitening_t - self.loc @ whitening_t
-            return (z * z).sum(axis=-1)
-        diff = x - self.loc
+            # One factor for every point: a single triangular solve with all points as columns.
+            z = solve_triangular(self.scale_tril, diff.reshape(-1, d).T)
+            return (z * z).sum(axis=0).reshape(diff.shape[:-1])
         shape = backend.array_module(diff.data).broadcast_shapes(diff.shape, self.scale_tril.shape[:-1])
         z = solve_triangular(self.scale_tril, diff.broadcast_to(shape).unsqueeze(-1))[..., 0]
         return (z * z).sum(axis=-1)

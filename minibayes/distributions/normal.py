@@ -29,11 +29,11 @@ class Normal(Distribution):
 
     def __init__(self, loc, scale, validate_args: bool = True) -> None:
         loc = as_parameter(loc)
-        scale = as_parameter(scale, like=loc) if not isinstance(scale, Tensor) else scale
+        scale = as_parameter(scale, like=loc)
         if validate_args:
             constraints.real.check(loc.data, "loc", "Normal")
             constraints.positive.check(scale.data, "scale", "Normal")
-        self.loc, self.scale = broadcast_parameters(loc, scale)
+        self.loc, self.scale = broadcast_parameters(loc, scale, owner="Normal")
         super().__init__(self.loc.shape, (), validate_args)
 
     @property

@@ -37,11 +37,11 @@ class Wishart(Distribution):
         if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
             raise ValueError(f"Wishart: {name} must have shape (..., D, D), got {matrix.shape}")
         d = matrix.shape[-1]
-        nu = df if isinstance(df, Tensor) else as_parameter(df, like=matrix)
+        nu = as_parameter(df, like=matrix)
         if validate_args:
             check = constraints.lower_cholesky if name == "scale_tril" else constraints.positive_definite
             check.check(matrix.data, name, "Wishart")
-            if bool((nu.data <= d - 1).any()):
+            if not bool((nu.data > d - 1).all()):  # written so that NaN fails too
                 raise ValueError(f"Wishart: df must be greater than D - 1 = {d - 1}; got {backend.to_numpy(nu.data)}")
         self.df = nu
         self.scale_tril = cholesky(matrix) if name == "covariance_matrix" else matrix

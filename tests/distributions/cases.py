@@ -81,7 +81,7 @@ def build_categorical(data, rng) -> Built:
         u = g.random((n,) + batch + (1,))
         return np.minimum((u > np.cumsum(probs, -1)).sum(-1), k - 1).astype(float)
 
-    entropy = -(probs * np.log(probs)).sum(-1)
+    entropy = np.array([scipy.stats.entropy(p) for p in probs.reshape(-1, k)]).reshape(batch)
     return Built(make(_t(param)), [param], make, logpmf, values, None, None, entropy)
 
 
@@ -107,25 +107,31 @@ def build_mvn(data, rng) -> Built:
     d = data.draw(st.integers(1, 4), label="D")
     batch = data.draw(S.shapes(max_dims=1), label="batch")
     loc = rng.uniform(-2, 2, batch + (d,))
-    cov = S.spd(rng, (d, d)) / d
+    # The factor is batched half of the time (the batched triangular-solve path).
+    batched = data.draw(st.booleans(), label="batched factor")
+    cov = S.spd(rng, (batch if batched else ()) + (d, d)) / d
     form = data.draw(st.sampled_from(["covariance_matrix", "precision_matrix", "scale_tril"]), label="form")
     param = {"covariance_matrix": cov, "precision_matrix": np.linalg.inv(cov), "scale_tril": np.linalg.cholesky(cov)}[form]
+    covs = np.broadcast_to(cov, batch + (d, d)).reshape(-1, d, d)
+    locs = np.broadcast_to(loc, batch + (d,)).reshape(-1, d)
+    frozen = [scipy.stats.multivariate_normal(m, c) for m, c in zip(locs, covs)]
     tril = np.tril(np.ones((d, d)))
     # Perturbing one entry of a symmetric (or triangular) parameter leaves the family: the gradient
     # check differentiates through the symmetric part (or the lower triangle) instead.
     shape_of = (lambda p: 0.5 * (p + p.mT)) if form != "scale_tril" else (lambda p: p * tril)
     make = lambda m, p: D.MultivariateNormal(m, **{form: shape_of(p)})  # noqa: E731
-    frozen = scipy.stats.multivariate_normal(np.zeros(d), cov)
 
     def logpdf(x):
-        return frozen.logpdf(x - loc).reshape(x.shape[:-1])
+        flat = x.reshape((-1, len(frozen), d))
+        return np.stack([f.logpdf(flat[:, i]).reshape(-1) for i, f in enumerate(frozen)], 1).reshape(x.shape[:-1])
 
     def values(g, n):
-        return loc + g.multivariate_normal(np.zeros(d), cov, (n,) + batch)
+        return np.stack([g.multivariate_normal(m, c, n) for m, c in zip(locs, covs)], 1).reshape((n,) + batch + (d,))
 
-    return Built(make(_t(loc), _t(param)), [loc, param], make, logpdf, values,
-                 np.broadcast_to(loc, batch + (d,)), np.broadcast_to(np.diag(cov), batch + (d,)),
-                 np.full(batch, frozen.entropy()))
+    variances = np.array([np.diag(c) for c in covs]).reshape(batch + (d,))
+    entropies = np.array([f.entropy() for f in frozen]).reshape(batch)
+    return Built(make(_t(loc), _t(param)), [loc, param], make, logpdf, values, np.broadcast_to(loc, batch + (d,)),
+                 variances, entropies)
 
 
 def build_beta(data, rng) -> Built:
@@ -179,9 +185,8 @@ def build_wishart(data, rng) -> Built:
     def values(g, n):
         return np.asarray(scipy.stats.wishart(nu, scale).rvs(n, random_state=g)).reshape(n, d, d)
 
-    var = nu * (scale**2 + np.outer(np.diag(scale), np.diag(scale)))
     return Built(D.Wishart(_t(nu), _t(scale)), [nu, scale], lambda v, s: D.Wishart(v, covariance_matrix=0.5 * (s + s.mT)),
-                 logpdf, values, frozen.mean(), var, frozen.entropy())
+                 logpdf, values, frozen.mean(), frozen.var(), frozen.entropy())
 
 
 CASES: dict[str, Callable] = {

@@ -118,3 +118,52 @@ def test_fit_mle_rejects_bad_data():
         D.MultivariateNormal.fit_mle(_t([1.0, 2.0]))
     with pytest.raises(ValueError, match=r"Categorical.fit_mle: labels must be an integer in \[0, 2\]"):
         D.Categorical.fit_mle(np.array([0, 3]), 3)
+
+
+@pytest.mark.parametrize("name", ["Normal", "Bernoulli", "Binomial", "Categorical", "Multinomial", "MultivariateNormal",
+                                  "Beta", "Gamma", "Dirichlet", "Wishart"])
+def test_every_family_accepts_validate_args_false_and_then_checks_nothing(name):
+    build = {
+        "Normal": lambda v: D.Normal(_t(0.0), _t(-1.0), validate_args=v),
+        "Bernoulli": lambda v: D.Bernoulli(probs=_t(1.5), validate_args=v),
+        "Binomial": lambda v: D.Binomial(_t(2.5), probs=_t(0.5), validate_args=v),
+        "Categorical": lambda v: D.Categorical(probs=_t([0.5, 0.6]), validate_args=v),
+        "Multinomial": lambda v: D.Multinomial(2, probs=_t([0.5, 0.6]), validate_args=v),
+        "MultivariateNormal": lambda v: D.MultivariateNormal(_t([0.0, 0.0]), scale_tril=_t([[1.0, 0.3], [0.0, 1.0]]), validate_args=v),
+        "Beta": lambda v: D.Beta(_t(-1.0), _t(1.0), validate_args=v),
+        "Gamma": lambda v: D.Gamma(_t(1.0), _t(-1.0), validate_args=v),
+        "Dirichlet": lambda v: D.Dirichlet(_t([1.0, -1.0]), validate_args=v),
+        "Wishart": lambda v: D.Wishart(_t(3.0), scale_tril=_t([[1.0, 0.3], [0.0, 1.0]]), validate_args=v),
+    }[name]
+    with pytest.raises(ValueError):
+        build(True)
+    build(False)  # no error: the checks are skipped
+
+
+def test_normal_gamma_without_validation_evaluates_a_negative_precision():
+    prior = D.NormalGamma(_t(0.0), _t(1.0), _t(2.0), _t(1.0), validate_args=False)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(prior.log_prob(_t([0.0, -1.0])).item())
+
+
+def test_batched_normal_gamma_draws_have_sample_batch_event_shape():
+    prior = D.NormalGamma(_t([0.0, 1.0, 2.0]), _t(1.0), _t(2.0), _t(1.0))
+    assert prior.sample((5,)).shape == (5, 3, 2)
+
+
+def test_parameter_shapes_that_do_not_broadcast_are_named():
+    with pytest.raises(ValueError, match=r"Normal: parameter shapes \(3,\), \(4,\) do not broadcast"):
+        D.Normal(_t([0.0, 0.0, 0.0]), _t([1.0, 1.0, 1.0, 1.0]))
+
+
+def test_a_nan_df_is_refused():
+    with pytest.raises(ValueError, match="Wishart: df must be greater than D - 1"):
+        D.Wishart(_t(np.nan), _t(np.eye(2)))
+
+
+def test_tensor_parameters_of_another_dtype_are_cast_keeping_the_gradient():
+    scale = mb.tensor(2.0, dtype="float32", requires_grad=True)
+    dist = D.Normal(_t(0.0), scale)
+    assert dist.scale.dtype == np.float64
+    (g,) = mb.grad(dist.log_prob(_t(1.0)), [scale])
+    assert abs(g.item() - (-1 / 2 + 1 / 8)) < 1e-6  # d/ds [-ln s - x^2 / (2 s^2)] = -1/s + x^2/s^3

@@ -44,8 +44,10 @@ class Polygamma(Function):
         special = backend.special(x)
         if self.order == 0:
             return special.digamma(x)
-        # scipy's polygamma returns float64 for float32 input; keep the input's dtype.
-        return special.polygamma(self.order, x).astype(x.dtype, copy=False)
+        # The order as an array: CuPy's polygamma calls array methods on it. SciPy's returns
+        # float64 for float32 input; keep the input's dtype.
+        order = backend.array_module(x).full(x.shape, self.order)
+        return special.polygamma(order, x).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         # d psi^(n)(x)/dx = psi^(n+1)(x)
