@@ -1,0 +1,175 @@
+"""Checks at the boundary of every estimator, and the errors and warnings they raise.
+
+STYLE rule 6: public entry points validate shapes, dtypes, finiteness and
+parameter ranges, and raise ``ValueError``/``TypeError`` naming the argument;
+the code behind them trusts its input. Estimators call these at the top of
+``fit`` and ``predict``, before any attribute changes, so that a failed call
+leaves a fitted estimator as it was.
+
+    check_array(X, name="X")          -> a finite float backend array of shape (n_samples, n_features)
+    check_scalar(value, "tol", float, min_value=0.0)
+    check_random_state(random_state, like=X)   -> a Generator of X's backend
+    check_is_fitted(estimator, "means_")
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy
+
+from .. import backend
+
+__all__ = [
+    "NotFittedError",
+    "ConvergenceWarning",
+    "ComponentCollapseWarning",
+    "check_array",
+    "check_scalar",
+    "check_random_state",
+    "check_is_fitted",
+    "check_n_features",
+]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A method that needs fitted state was called before ``fit``."""
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative fit stopped at ``max_iter`` before its convergence test passed."""
+
+
+class ComponentCollapseWarning(RuntimeWarning):
+    """A mixture component shrank onto a point or a subspace; only ``reg_covar`` keeps it finite."""
+
+
+def check_array(
+    X: object,
+    name: str = "X",
+    *,
+    ndim: int = 2,
+    min_samples: int = 1,
+    min_features: int = 1,
+    dtype: object = None,
+) -> object:
+    """``X`` as a finite floating array of the active backend, or a clear error.
+
+    Parameters
+    ----------
+    X : array-like (NumPy or CuPy array, Tensor, nested lists)
+        The input; of shape (n_samples, n_features) when ``ndim`` is 2.
+    name : str
+        The argument's name, used in every error message.
+    ndim : int
+        Required number of dimensions (2 for a data matrix, 1 for a vector).
+    min_samples, min_features : int
+        Smallest allowed sizes of the first and (for 2-D) second axis.
+    dtype : dtype, optional
+        Cast to this floating dtype. By default float32 and float64 are kept
+        and integers and booleans become float64 (other floats become float64).
+
+    Returns
+    -------
+    array of shape ``X.shape``, floating, on the active backend.
+
+    Raises
+    ------
+    TypeError
+        Strings, objects, complex numbers, or anything without a numeric dtype.
+    ValueError
+        Wrong number of dimensions, too few samples/features, NaN or infinity.
+    """
+    from ..autograd.tensor import Tensor  # noqa: PLC0415 (models need not load autograd at import)
+
+    data = X.data if isinstance(X, Tensor) else X
+    if not hasattr(data, "dtype"):
+        try:
+            # Nested lists go through NumPy first so float lists become float64
+            # (backend.asarray would give them the float32 default dtype).
+            data = numpy.asarray(data)
+        except (ValueError, TypeError) as exc:  # ragged lists
+            raise ValueError(f"{name} must be a rectangular array of numbers: {exc}") from exc
+    kind = numpy.dtype(data.dtype).kind
+    if kind == "c":
+        raise TypeError(f"{name} must be real-valued; got complex dtype {data.dtype}")
+    if kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers (a float, int or bool dtype); got dtype {data.dtype}")
+    if data.ndim != ndim:
+        shape_hint = "(n_samples, n_features)" if ndim == 2 else f"{ndim} dimensions"
+        extra = " (reshape a single feature with X.reshape(-1, 1))" if ndim == 2 and data.ndim == 1 else ""
+        raise ValueError(f"{name} must be a {ndim}-D array {shape_hint}; got shape {tuple(data.shape)}{extra}")
+    if data.shape[0] < min_samples:
+        raise ValueError(f"{name} needs at least {min_samples} sample(s); got shape {tuple(data.shape)}")
+    if ndim == 2 and data.shape[1] < min_features:
+        raise ValueError(f"{name} needs at least {min_features} feature(s); got shape {tuple(data.shape)}")
+    if dtype is not None:
+        target = numpy.dtype(dtype)
+    elif kind == "f" and numpy.dtype(data.dtype) in (numpy.float32, numpy.float64):
+        target = numpy.dtype(data.dtype)
+    else:
+        target = numpy.dtype(numpy.float64)
+    array = backend.asarray(data, dtype=target)
+    xp = backend.array_module(array)
+    if not bool(xp.isfinite(array).all()):
+        bad = "NaN" if bool(xp.isnan(array).any()) else "infinity"
+        raise ValueError(f"{name} contains {bad}; remove or impute non-finite values before fitting")
+    return array
+
+
+def check_scalar(
+    value: object,
+    name: str,
+    kind: type,
+    *,
+    min_value: float | None = None,
+    max_value: float | None = None,
+    include_min: bool = True,
+    include_max: bool = True,
+) -> object:
+    """``value`` if it is a number of ``kind`` (int or float) within the bounds, else an error naming ``name``."""
+    allowed = numbers.Integral if kind is int else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, allowed):
+        raise TypeError(f"{name} must be {'an int' if kind is int else 'a float'}; got {value!r}")
+    if kind is float and not numpy.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value!r}")
+    if min_value is not None and (value < min_value or (value == min_value and not include_min)):
+        raise ValueError(f"{name} must be {'>=' if include_min else '>'} {min_value}; got {value!r}")
+    if max_value is not None and (value > max_value or (value == max_value and not include_max)):
+        raise ValueError(f"{name} must be {'<=' if include_max else '<'} {max_value}; got {value!r}")
+    return value
+
+
+def check_random_state(random_state: object, like: object) -> object:
+    """A random Generator of the backend that ``like`` lives on.
+
+    ``None`` gives the engine's generator for that backend (seeded by
+    ``minibayes.seed``); an int seeds a fresh one, so an int reproduces the
+    same draws on each backend (NumPy's and CuPy's streams differ by design);
+    a Generator is used as it is (its draws advance).
+    """
+    xp = backend.array_module(like)
+    if random_state is None:
+        return backend.rng(backend.backend_name_of(like))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be a non-negative int or None; got {random_state!r}")
+        return xp.random.default_rng(int(random_state))
+    if type(random_state).__name__ == "Generator" and hasattr(random_state, "standard_normal"):
+        return random_state
+    raise TypeError(f"random_state must be None, a non-negative int or a Generator; got {random_state!r}")
+
+
+def check_is_fitted(estimator: object, *attributes: str) -> None:
+    """Raise ``NotFittedError`` unless ``estimator`` has every one of ``attributes``."""
+    missing = [attribute for attribute in attributes if not hasattr(estimator, attribute)]
+    if missing:
+        raise NotFittedError(
+            f"this {type(estimator).__name__} is not fitted yet (no {', '.join(missing)}); call fit(X) first"
+        )
+
+
+def check_n_features(X: object, n_features: int, name: str = "X") -> None:
+    """``X`` (already checked 2-D) must have the ``n_features`` columns the estimator was fitted on."""
+    if X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features, but the estimator was fitted with {n_features}")

@@ -1,0 +1,136 @@
+"""Principal component analysis, PRML section 12.1.
+
+    x_bar = (1/N) sum_n x_n,   S = (1/N) sum_n (x_n - x_bar)(x_n - x_bar)^T     PRML (12.1)-(12.3)
+    maximise u^T S u subject to u^T u = 1  =>  S u = lambda u                  PRML (12.4)-(12.5)
+
+The M principal directions are the eigenvectors of S with the M largest
+eigenvalues, and the variance along u_i is lambda_i. When D > N, S has rank
+at most N - 1 and the N x D data matrix is cheaper to decompose directly
+(the SVD X_c = U diag(s) V^T gives S = V diag(s^2 / N) V^T; PRML section 12.1.4).
+"""
+
+from __future__ import annotations
+
+from .. import backend
+from ._validation import check_array, check_is_fitted, check_n_features, check_scalar
+
+__all__ = ["PCA", "principal_subspace"]
+
+SOLVERS = ("auto", "eigh", "svd")
+BLOCK_ROWS = 4096  # rows per block when S is accumulated
+
+
+def principal_subspace(X: object, mean: object, n_components: int, solver: str = "auto") -> tuple:
+    """The top ``n_components`` eigenpairs of S = (1/N) sum_n (x_n - x_bar)(x_n - x_bar)^T, and tr(S).
+
+    Parameters
+    ----------
+    X : array of shape (N, D)
+    mean : array of shape (D,), x_bar
+    n_components : int
+        M.
+    solver : "auto", "eigh" or "svd"
+        "eigh": form S (12.3) by products of centred blocks of rows and take its
+        eigendecomposition (cost N D^2 / 2 + D^3); "svd": thin SVD of the centred
+        X (cost N D min(N, D)); "auto" takes "eigh" when D <= N.
+
+    Returns
+    -------
+    eigenvalues : array of shape (M,), decreasing, lambda_i of (12.5)
+    components : array of shape (M, D), the unit eigenvectors u_i as rows;
+        the sign of each is fixed so that its largest-magnitude entry is positive
+    total_variance : float, tr(S) = sum of all D eigenvalues
+    """
+    xp = backend.array_module(X)
+    n_samples, n_features = X.shape
+    if solver == "auto":
+        solver = "eigh" if n_features <= n_samples else "svd"
+    if solver == "eigh":
+        # Centre block by block: no N x D copy, and never S = X^T X / N - x_bar x_bar^T,
+        # which cancels when the mean is large compared with the spread.
+        S = xp.zeros((n_features, n_features), dtype=X.dtype)
+        for start in range(0, n_samples, BLOCK_ROWS):
+            block = X[start : start + BLOCK_ROWS] - mean
+            S += block.T @ block  # NumPy runs a^T a as a symmetric rank-k update (half the flops)
+        S /= n_samples                                   # (12.3)
+        eigenvalues, vectors = xp.linalg.eigh(S)         # S u = lambda u (12.5), ascending
+        eigenvalues = eigenvalues[::-1][:n_components]
+        components = vectors[:, ::-1][:, :n_components].T
+        total_variance = float(xp.trace(S))
+    else:
+        centered = X - mean
+        _, singular_values, Vt = xp.linalg.svd(centered, full_matrices=False)
+        eigenvalues = singular_values[:n_components] ** 2 / n_samples
+        components = Vt[:n_components]
+        total_variance = float((centered * centered).sum()) / n_samples
+    # Eigenvectors are defined up to sign; fix it so that results are reproducible across solvers and backends.
+    largest = xp.abs(components).argmax(axis=1)
+    signs = xp.sign(components[xp.arange(components.shape[0]), largest])
+    components = components * signs[:, None]
+    # eigh can return tiny negative eigenvalues for a rank-deficient S.
+    return xp.maximum(eigenvalues, 0.0), xp.ascontiguousarray(components), total_variance
+
+
+class PCA:
+    """Projection onto the M directions of maximum variance, PRML (12.1)-(12.5).
+
+    Parameters
+    ----------
+    n_components : int or None
+        M; None keeps min(n_samples, n_features).
+    solver : "auto", "eigh" or "svd"
+        See ``principal_subspace``.
+
+    Attributes
+    ----------
+    mean_ : (D,)  x_bar (12.1)
+    components_ : (M, D)  u_1 ... u_M as rows
+    explained_variance_ : (M,)  lambda_i, the variance of the data along u_i (divisor N as in 12.3;
+        scikit-learn divides by N - 1)
+    explained_variance_ratio_ : (M,)  lambda_i / tr(S)
+    noise_variance_ : float  mean of the D - M discarded eigenvalues (the PPCA sigma^2 of 12.46)
+    n_components_, n_features_in_, n_samples_
+    """
+
+    def __init__(self, n_components=None, *, solver="auto"):
+        self.n_components = n_components
+        self.solver = solver
+
+    def fit(self, X, y=None):
+        """Fit on X (n_samples, n_features); returns self."""
+        X = check_array(X, "X", min_samples=2)
+        n_samples, n_features = X.shape
+        n_components = min(n_samples, n_features) if self.n_components is None else self.n_components
+        check_scalar(n_components, "n_components", int, min_value=1)
+        if n_components > min(n_samples, n_features):
+            raise ValueError(f"n_components={n_components} must be <= min(n_samples, n_features) = "
+                             f"{min(n_samples, n_features)} for X of shape {tuple(X.shape)}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}; got {self.solver!r}")
+        mean = X.mean(axis=0)
+        eigenvalues, components, total = principal_subspace(X, mean, n_components, self.solver)
+        discarded = n_features - n_components
+        self.mean_, self.components_, self.explained_variance_ = mean, components, eigenvalues
+        self.explained_variance_ratio_ = eigenvalues / total if total > 0 else eigenvalues * 0.0
+        self.noise_variance_ = max(total - float(eigenvalues.sum()), 0.0) / discarded if discarded else 0.0
+        self.n_components_, self.n_features_in_, self.n_samples_ = n_components, n_features, n_samples
+        return self
+
+    def _checked(self, X, name="X", n_columns=None):
+        check_is_fitted(self, "components_")
+        X = check_array(X, name)
+        check_n_features(X, self.n_features_in_ if n_columns is None else n_columns, name)
+        return X
+
+    def transform(self, X):
+        """Projections z_ni = u_i^T (x_n - x_bar), shape (n_samples, M)."""
+        X = self._checked(X)
+        return (X - self.mean_) @ self.components_.T
+
+    def inverse_transform(self, Z):
+        """Reconstructions x_bar + sum_i z_ni u_i (PRML 12.20 with the optimal coefficients), shape (n_samples, D)."""
+        Z = self._checked(Z, "Z", self.n_components_)
+        return Z @ self.components_ + self.mean_
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
