@@ -1,15 +1,32 @@
 """Estimators: closed-form Bayesian models in scikit-learn style (``fit``, ``predict``, trailing-underscore state).
 
+Day 1 (Bayesian linear models): basis functions, ``BayesianLinearRegression`` with the
+evidence, ``BayesianRidge`` (Gamma hyperpriors), ``BayesianLogisticRegression`` (Laplace),
+``GaussianProcessRegressor`` and its ``kernels``.
+
 Day 2 (latent-variable models by EM): ``KMeans``, ``GaussianMixture``,
 ``BayesianGaussianMixture``, ``PCA``, ``PPCA``, and ``em`` (the decomposition
 ln p(X) = L(q, theta) + KL(q || p(Z | X)) for GMM and PPCA).
 """
 
-from . import em
+from . import em, kernels
+from .basis import GaussianBasis, IdentityBasis, PolynomialBasis, SigmoidalBasis
+from .bayesian_ridge import BayesianRidge
+from .gp import GaussianProcessRegressor
+from .kernels import RBF
+from .linear import (
+    BayesianLinearRegression, least_squares, linear_gaussian_conditional, linear_gaussian_marginal, log_evidence,
+)
+from .logistic import BayesianLogisticRegression, probit_predictive
 from .bayesian_mixture import BayesianGaussianMixture
 from .kmeans import KMeans
 from .mixture import GaussianMixture
 from .pca import PCA
 from .ppca import PPCA
 
-__all__ = ["em", "KMeans", "GaussianMixture", "BayesianGaussianMixture", "PCA", "PPCA"]
+__all__ = [
+    "IdentityBasis", "PolynomialBasis", "GaussianBasis", "SigmoidalBasis", "BayesianLinearRegression",
+    "least_squares", "linear_gaussian_marginal", "linear_gaussian_conditional", "log_evidence", "BayesianRidge",
+    "BayesianLogisticRegression", "probit_predictive", "GaussianProcessRegressor", "kernels", "RBF",
+    "em", "KMeans", "GaussianMixture", "BayesianGaussianMixture", "PCA", "PPCA",
+]
