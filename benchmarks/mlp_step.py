@@ -7,10 +7,11 @@ In one run, at batch 128 and 1024:
 - PyTorch CPU eager with the same thread count, when installed.
 With ``--cupy`` (on a GPU), also minibayes on CuPy and PyTorch CUDA.
 
-Usage: python benchmarks/mlp_step.py [--quick] [--cupy] [--processes N]
+Usage: python benchmarks/mlp_step.py [--quick] [--cupy] [--processes N] [--peer-malloc system|reuse]
 Prints a Markdown table of median step times and ratios: each contender runs in N fresh
 processes, each timing 7 repeats of 20 steps; the figure is the median over processes of
-each process's median.
+each process's median. minibayes recycles freed host memory (``backend.keep_freed_host_memory``);
+the peers run with glibc's defaults unless ``--peer-malloc reuse``.
 """
 
 from __future__ import annotations
@@ -155,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cupy", action="store_true", help="also time the CuPy backend and PyTorch CUDA")
     parser.add_argument("--processes", type=int, default=5, help="fresh processes per contender (default 5)")
+    parser.add_argument(
+        "--peer-malloc", choices=["system", "reuse"], default="system",
+        help="glibc malloc settings for the peers (hand-written NumPy, PyTorch): 'system' (default: "
+             "what their users get) or 'reuse' (minibayes' keep_freed_host_memory, as minibayes runs)",
+    )
     parser.add_argument("--only", choices=CONTENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -173,20 +179,24 @@ def main(argv: list[str] | None = None) -> int:
         names += ["minibayes_cupy"] + (["torch_cuda"] if torch is not None and torch.cuda.is_available() else [])
     rows = []
     for batch_size in (128, 1024):
-        row = {"batch": batch_size}
-        for name in names:
-            command = [sys.executable, __file__, "--only", name, "--batch", str(batch_size)] + (["--quick"] if args.quick else [])
-            # This machine's timings swing by 2x now and then (shared cores): the median over
-            # several processes, each reporting its own median, is what we report.
-            per_process = [
-                json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-                for _ in range(args.processes)
-            ]
-            row[name] = statistics.median(per_process)
-        rows.append(row)
+        per_process = {name: [] for name in names}
+        # Contenders take turns, one fresh process each per round: a slow spell of this
+        # shared machine then hits every contender alike instead of one of them.
+        for _ in range(args.processes):
+            for name in names:
+                command = [sys.executable, __file__, "--only", name, "--batch", str(batch_size)] + (["--quick"] if args.quick else [])
+                # The benchmark imports minibayes in every process; the peers get the allocator asked for.
+                malloc = "reuse" if name.startswith("minibayes") else args.peer_malloc
+                environment = {**os.environ, "MINIBAYES_HOST_MALLOC": malloc}
+                result = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
+                per_process[name].append(json.loads(result.stdout))
+        # Timings swing by 2x now and then (shared cores): the median over processes, each
+        # reporting its own median, is what we report.
+        rows.append({"batch": batch_size, **{name: statistics.median(times) for name, times in per_process.items()}})
 
     torch_note = f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads" if torch else "PyTorch not installed"
-    print(f"{datetime.date.today()} · {platform.machine()} · {threads} cores · NumPy {np.__version__} · {torch_note}\n")
+    print(f"{datetime.date.today()} · {platform.machine()} · {threads} cores · NumPy {np.__version__} · {torch_note} · "
+          f"peers' malloc: {args.peer_malloc}\n")
     print("| batch | minibayes (NumPy) | hand-written NumPy | minibayes / hand-written | PyTorch CPU | minibayes / PyTorch |")
     print("|---|---|---|---|---|---|")
     for r in rows:

@@ -104,3 +104,16 @@ def test_info_command_reports_version_backend_dtype_and_devices():
     assert "backend: numpy" in result.stdout
     assert "default dtype: float32" in result.stdout
     assert "cpu: numpy" in result.stdout and "cuda" in result.stdout
+
+
+def test_host_memory_reuse_can_be_switched_and_a_bad_setting_is_named(monkeypatch):
+    import platform
+
+    from minibayes import backend
+
+    on_glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert backend.keep_freed_host_memory(False) is on_glibc
+    assert backend.keep_freed_host_memory(True) is on_glibc
+    monkeypatch.setenv("MINIBAYES_HOST_MALLOC", "fast")
+    with pytest.raises(mb.BackendError, match="MINIBAYES_HOST_MALLOC must be 'reuse'"):
+        backend._apply_environment()
