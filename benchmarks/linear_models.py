@@ -72,6 +72,9 @@ def compare(contenders: dict, repeats: int, warm_up: bool = True) -> tuple[dict,
         timed(fit, sync)
     for _ in range(repeats):
         for name, (fit, sync) in contenders.items():
+            # NumPy and SciPy each bring an OpenBLAS whose threads spin for a while after a call;
+            # a pause lets the previous contender's threads go to sleep before the next one runs.
+            time.sleep(0.5)
             seconds, models[name] = timed(fit, sync)
             times[name].append(seconds)
     return {name: statistics.median(values) for name, values in times.items()}, models

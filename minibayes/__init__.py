@@ -26,7 +26,7 @@ from .autograd.ops import (
     getitem, inv, leaky_relu, lgamma, linear, log, log1p, log_sigmoid, log_softmax, logdet, logsumexp, matmul,
     max, maximum, mean, min, minimum, mul, neg, permute, polygamma, pow, relu, reshape, sigmoid, sin, slogdet,
     softmax, softplus, solve, solve_triangular, split, sqrt, squeeze, stack, sub, sum, sum_to,
-    swapaxes, tanh, trace, transpose, unsqueeze, var, where,
+    swapaxes, tanh, trace, transpose, triangular_matmul, unsqueeze, var, where,
 )
 from . import nn, optim, train
 from .io import load, save

@@ -45,6 +45,8 @@ __all__ = [
     "solve_triangular",
     "device_info",
     "keep_freed_host_memory",
+    "cholesky",
+    "triangular_matmul",
 ]
 
 BACKENDS = ("numpy", "cupy")
@@ -287,6 +289,38 @@ def solve_triangular(a: object, b: object, lower: bool = True, transpose: bool =
     batch = module.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     triangle = module.broadcast_to(triangle, batch + a.shape[-2:])
     return module.linalg.solve(triangle, module.broadcast_to(b, batch + b.shape[-2:]))
+
+
+def cholesky(a: object) -> object:
+    """Lower Cholesky factor of (a stack of) symmetric positive definite matrices.
+
+    One NumPy matrix goes to SciPy's LAPACK, the library that also runs
+    ``solve_triangular`` and ``triangular_matmul``: code that alternates the three
+    (the Cholesky backward, a GP fit) then keeps to one BLAS thread pool instead of
+    waking NumPy's and SciPy's in turn. Raises ``numpy.linalg.LinAlgError`` when a
+    matrix is not positive definite (CuPy returns NaNs instead; the op checks).
+    """
+    if a.ndim == 2 and backend_name_of(a) == "numpy" and a.dtype.kind == "f":
+        from scipy.linalg import cholesky as scipy_cholesky  # noqa: PLC0415
+
+        return scipy_cholesky(a, lower=True, check_finite=False)
+    return array_module(a).linalg.cholesky(a)
+
+
+def triangular_matmul(a: object, b: object, lower: bool = True, transpose: bool = False) -> object:
+    """T b (or T^T b) with T the lower (or upper) triangle of ``a``; a (..., n, n), b (..., n, k).
+
+    One NumPy matrix uses BLAS trmm, half the flops of a general product; stacks,
+    and CuPy, multiply the masked triangle.
+    """
+    if a.ndim == 2 and b.ndim == 2 and backend_name_of(a) == "numpy" and a.dtype == b.dtype and a.dtype.kind == "f":
+        from scipy.linalg.blas import get_blas_funcs  # noqa: PLC0415
+
+        trmm = get_blas_funcs("trmm", (a, b))
+        return trmm(1.0, a, b, lower=int(lower), trans_a=int(transpose))
+    module = array_module(a)
+    triangle = module.tril(a) if lower else module.triu(a)
+    return (module.swapaxes(triangle, -1, -2) if transpose else triangle) @ b
 
 
 def scatter_add(target: object, index: object, values: object) -> None:

@@ -249,6 +249,17 @@ def build_solve_triangular(data, rng):
     return (lambda s, t: mb.solve_triangular(s, t, lower=lower, transpose=transpose)), [a, b], expected
 
 
+def build_triangular_matmul(data, rng):
+    lower, transpose = data.draw(st.booleans(), label="lower"), data.draw(st.booleans(), label="transpose")
+    shape = data.draw(S.matrix_stacks(), label="shape")
+    a = S.triangular(rng, shape, lower)
+    vector = len(shape) == 2 and data.draw(st.booleans(), label="vector")
+    b = S.real(rng, (shape[-1],) if vector else shape[:-1] + (data.draw(st.integers(1, 3)),))
+    triangle = np.tril(a) if lower else np.triu(a)
+    expected = (np.swapaxes(triangle, -1, -2) if transpose else triangle) @ b
+    return (lambda s, t: mb.triangular_matmul(s, t, lower=lower, transpose=transpose)), [a, b], expected
+
+
 def build_solve(data, rng):
     shape = data.draw(S.matrix_stacks(), label="shape")
     a = S.well_conditioned(rng, shape)
@@ -348,6 +359,7 @@ CASES = [
     OpCase("linear", build_linear, second_order=True),
     OpCase("cholesky", build_cholesky, second_order=True),
     OpCase("solve_triangular", build_solve_triangular, second_order=True),
+    OpCase("triangular_matmul", build_triangular_matmul, second_order=True),
     OpCase("solve", build_solve, second_order=True),
     OpCase("inv", build_inv, second_order=True),
     OpCase("slogdet", build_slogdet, second_order=True),
@@ -391,7 +403,7 @@ def test_every_public_op_has_a_row():
         "lgamma", "digamma", "polygamma",
         "where", "clip", "matmul", "sum", "mean", "var", "max", "min", "logsumexp", "softmax",
         "log_softmax", "linear", "reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "flatten",
-        "getitem", "concatenate", "stack", "split", "cholesky", "solve_triangular", "solve", "inv",
+        "getitem", "concatenate", "stack", "split", "cholesky", "solve_triangular", "triangular_matmul", "solve", "inv",
         "slogdet", "logdet", "diag", "trace",
     }
     assert required <= covered, sorted(required - covered)

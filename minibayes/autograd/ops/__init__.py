@@ -11,7 +11,9 @@ from .elementwise import (
     abs, add, cast, clip, cos, div, erf, exp, leaky_relu, log, log1p, log_sigmoid, maximum,
     minimum, mul, neg, pow, relu, sigmoid, sin, softplus, sqrt, sub, tanh, where,
 )
-from .linalg import cholesky, diag, inv, linear, logdet, matmul, slogdet, solve, solve_triangular, trace
+from .linalg import (
+    cholesky, diag, inv, linear, logdet, matmul, slogdet, solve, solve_triangular, trace, triangular_matmul,
+)
 from .special import digamma, lgamma, polygamma
 from .reduce import log_softmax, logsumexp, max, mean, min, softmax, sum, var
 from .shape import (
@@ -26,6 +28,7 @@ __all__ = [
     "log_sigmoid", "maximum", "minimum", "mul", "neg", "pow", "relu", "sigmoid", "sin", "softplus",
     "sqrt", "sub", "tanh", "where",
     "cholesky", "diag", "inv", "linear", "logdet", "matmul", "slogdet", "solve", "solve_triangular", "trace",
+    "triangular_matmul",
     "digamma", "lgamma", "polygamma",
     "log_softmax", "logsumexp", "max", "mean", "min", "softmax", "sum", "var",
     "broadcast_to", "concatenate", "flatten", "getitem", "permute", "reshape", "split", "squeeze",

@@ -18,7 +18,8 @@ from .shape import getitem, reshape, unbroadcast, unsqueeze
 from .reduce import sum as sum_
 
 __all__ = [
-    "matmul", "linear", "cholesky", "solve_triangular", "solve", "inv", "slogdet", "logdet", "diag", "trace",
+    "matmul", "linear", "cholesky", "solve_triangular", "triangular_matmul", "solve", "inv", "slogdet", "logdet",
+    "diag", "trace",
 ]
 
 _xp = backend.array_module
@@ -137,7 +138,7 @@ class Cholesky(Function):
 
     def forward(self, a):
         xp = _xp(a)
-        lower = xp.linalg.cholesky(a)
+        lower = backend.cholesky(a)
         if xp is not numpy and not bool(xp.isfinite(lower).all()):
             # CuPy returns NaNs instead of raising; NumPy raises LinAlgError (a ValueError).
             raise numpy.linalg.LinAlgError("Matrix is not positive definite")
@@ -148,7 +149,7 @@ class Cholesky(Function):
         lower = self.output
         n = lower.shape[-1]
         phi = _tril_mask(n, g_lower.dtype, _xp(g_lower.data), diagonal_weight=0.5)
-        p = (lower.mT @ g_lower) * phi
+        p = triangular_matmul(lower, g_lower, lower=True, transpose=True) * phi  # L^T dL, as a triangular product
         left = solve_triangular(lower, p, lower=True, transpose=True)  # L^-T P
         s = solve_triangular(lower, left.mT, lower=True, transpose=True).mT  # (L^-T P) L^-1
         return 0.5 * (s + s.mT)
@@ -175,6 +176,28 @@ class SolveTriangular(Function):
             mask = _tril_mask(n, gx.dtype, _xp(gx.data))
             ga = unbroadcast(outer * (mask if self.lower else mask.mT), a.shape)
         return ga, unbroadcast(gb, b.shape) if b.requires_grad else None
+
+
+class TriangularMatmul(Function):
+    """Y = T B (or T^T B), T the lower (or upper) triangle of A: half the flops of a general product."""
+
+    def __init__(self, lower: bool, transpose: bool) -> None:
+        self.lower, self.transpose = lower, transpose
+
+    def forward(self, a, b):
+        return backend.triangular_matmul(a, b, lower=self.lower, transpose=self.transpose)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        # Y = T B: dB = T^T dY.   Y = T^T B: dB = T dY.
+        gb = triangular_matmul(a, gy, lower=self.lower, transpose=not self.transpose) if b.requires_grad else None
+        ga = None
+        if a.requires_grad:
+            # Y = T B: dT = dY B^T.   Y = T^T B: dT = (dY B^T)^T = B dY^T. Only the triangle counts.
+            outer = b @ gy.mT if self.transpose else gy @ b.mT
+            mask = _tril_mask(a.shape[-1], gy.dtype, _xp(gy.data))
+            ga = unbroadcast(outer * (mask if self.lower else mask.mT), a.shape)
+        return ga, unbroadcast(gb, b.shape) if gb is not None else None
 
 
 class Solve(Function):
@@ -237,6 +260,13 @@ def solve_triangular(a: object, b: object, lower: bool = True, transpose: bool =
     a, b, vector = _solve_args(a, b, "solve_triangular")
     x = SolveTriangular(lower, transpose)(a, b)
     return x[..., 0] if vector else x
+
+
+def triangular_matmul(a: object, b: object, lower: bool = True, transpose: bool = False) -> Tensor:
+    """T b (``transpose``: T^T b), T the lower (or upper) triangle of A (..., n, n); b is (n,) or (..., n, k)."""
+    a, b, vector = _solve_args(a, b, "triangular_matmul")
+    y = TriangularMatmul(lower, transpose)(a, b)
+    return y[..., 0] if vector else y
 
 
 def solve(a: object, b: object) -> Tensor:
