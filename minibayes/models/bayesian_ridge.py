@@ -24,7 +24,7 @@ turns the shape k - 1 into k) gives
 
 With ``fit_intercept`` X and t are centred first (as scikit-learn does) and the intercept is
 t_mean - x_mean^T m_N. Everything after one pass over X works on the D x D matrix X^T X,
-eigendecomposed once: each iteration costs O(D), not a pass over the data (``_EvidenceSpectrum``).
+eigendecomposed once: each iteration costs O(D), not a pass over the data (``EvidenceSpectrum``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import numpy
 from .. import backend
 from ._linear_validation import check_fitted_inputs, check_inputs, check_targets
 from ._validation import check_is_fitted, check_scalar
-from .linear import _EvidenceSpectrum
+from .evidence import EvidenceSpectrum
 
 __all__ = ["BayesianRidge"]
 
@@ -127,7 +127,7 @@ class BayesianRidge:
             if getattr(self, name) is not None:
                 check_scalar(getattr(self, name), name, float, min_value=0.0, include_min=False)
 
-    def _log_posterior(self, spectrum: _EvidenceSpectrum, alpha: float, lam: float) -> float:
+    def _log_posterior(self, spectrum: EvidenceSpectrum, alpha: float, lam: float) -> float:
         """scikit-learn's score: log evidence (3.86), PRML's (alpha, beta) = (lambda, alpha), + log hyperpriors."""
         return (spectrum.log_evidence(lam, alpha) + self.lambda_1 * math.log(lam) - self.lambda_2 * lam
                 + self.alpha_1 * math.log(alpha) - self.alpha_2 * alpha)
@@ -158,7 +158,7 @@ class BayesianRidge:
             r = t_c - (X @ w - float(x_mean @ w))
             return float(r @ r)
 
-        spectrum = _EvidenceSpectrum(gram, moment, n, residual, lam, alpha)  # PRML's (alpha, beta) = (lam, alpha)
+        spectrum = EvidenceSpectrum(gram, moment, n, residual, lam, alpha)  # PRML's (alpha, beta) = (lam, alpha)
         scores, coef_old = [], None
         for step in range(self.max_iter):
             # PRML's (alpha, beta) are (lam, alpha) here.
