@@ -336,3 +336,18 @@ def test_item_and_len(n):
     x = mb.tensor(np.arange(n + 1, dtype=float))
     assert len(x) == n + 1
     assert mb.sum(x).item() == sum(range(n + 1))
+
+
+@pytest.mark.parametrize("n, block", [(1, 128), (7, 1), (7, 3), (130, 64), (300, 128)])
+def test_blocked_cholesky_adjoint_equals_murrays_formula(n, block):
+    """The raw blocked backward (first order) against eq. 10 in Tensor ops (used under create_graph)."""
+    from minibayes.autograd.ops.linalg import _cholesky_adjoint_blocked
+
+    rng = np.random.default_rng(n)
+    m = rng.standard_normal((n, n))
+    a = mb.tensor(m @ m.T + n * np.eye(n), dtype="float64", requires_grad=True)
+    lower = mb.cholesky(a)
+    g_lower = np.tril(rng.standard_normal((n, n)))
+    (by_formula,) = mb.grad(lower, [a], grad_outputs=[mb.tensor(g_lower)], create_graph=True)
+    blocked = _cholesky_adjoint_blocked(lower.numpy(), g_lower.copy(), block)
+    np.testing.assert_allclose(blocked, by_formula.numpy(), rtol=1e-9, atol=1e-12)

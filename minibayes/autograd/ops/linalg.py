@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy
 
 from ... import backend
-from ..function import Function
+from ..function import Function, is_grad_enabled
 from ..tensor import Tensor
 from .shape import getitem, reshape, unbroadcast, unsqueeze
 from .reduce import sum as sum_
@@ -145,14 +145,65 @@ class Cholesky(Function):
         return lower
 
     def backward(self, g_lower):
-        # Murray (2016) eq. 10: dA = L^-T Phi(L^T dL) L^-1, Phi = lower triangle with half diagonal.
         lower = self.output
+        if not is_grad_enabled() and lower.ndim == 2:
+            # A first-order backward of one matrix: Murray's blocked algorithm on raw arrays,
+            # about a third of the flops of the formula below (a GP fit spends most of its time here).
+            return Tensor(_cholesky_adjoint_blocked(lower.data, g_lower.data))
+        # Murray (2016) eq. 10: dA = L^-T Phi(L^T dL) L^-1, Phi = lower triangle with half diagonal.
+        # Written in Tensor ops, so that create_graph=True can differentiate it again.
         n = lower.shape[-1]
         phi = _tril_mask(n, g_lower.dtype, _xp(g_lower.data), diagonal_weight=0.5)
         p = triangular_matmul(lower, g_lower, lower=True, transpose=True) * phi  # L^T dL, as a triangular product
         left = solve_triangular(lower, p, lower=True, transpose=True)  # L^-T P
         s = solve_triangular(lower, left.mT, lower=True, transpose=True).mT  # (L^-T P) L^-1
         return 0.5 * (s + s.mT)
+
+
+_CHOLESKY_BLOCK = 128
+
+
+def _cholesky_adjoint_small(lower, inverse, g_lower):
+    """Murray (2016) eq. 10 on raw arrays for one small block: sym(L^-T Phi(L^T dL) L^-1), given L^-1."""
+    xp = _xp(lower)
+    n = lower.shape[0]
+    phi = xp.tril(xp.ones((n, n), dtype=lower.dtype))
+    phi[xp.arange(n), xp.arange(n)] = 0.5
+    s = inverse.T @ ((lower.T @ g_lower) * phi) @ inverse
+    return 0.5 * (s + s.T)
+
+
+def _cholesky_adjoint_blocked(lower, g_lower, block: int = _CHOLESKY_BLOCK):
+    """The symmetric adjoint of A = L L^T from that of L, by Murray's blocked algorithm (2016, §3.3).
+
+    Walks the block columns of L from the last to the first. With the block j:k of the
+    factorisation written as D = chol(A_jj - R R^T) and C = (A_kj - B R^T) D^-T
+    (R = L[j:k, :j], B = L[k:, :j]), each step reverses those two lines: the adjoint of C
+    goes through D^-1 to A_kj, B, R and D; that of D through the small-block formula to
+    A_jj and R. G collects the adjoint with respect to the lower triangle of A (an
+    off-diagonal entry counted once), so the symmetric adjoint is (G + G^T)/2. Costs about
+    n^3 flops where eq. 10 takes 3 n^3, all of it in matrix products.
+    """
+    xp = _xp(lower)
+    n = lower.shape[0]
+    G = xp.tril(g_lower)
+    for k in range(n, 0, -block):
+        j = max(0, k - block)
+        R, D, B, C = lower[j:k, :j], lower[j:k, j:k], lower[k:, :j], lower[k:, j:k]
+        # The inverse of a small diagonal block, once: it is applied three times below, and a
+        # product keeps the work in the BLAS of the matrix products around it.
+        D_inverse = xp.linalg.inv(D)
+        if k < n:
+            Y = G[k:, j:k] @ D_inverse  # adjoint of A_kj: C_bar D^-1
+            G[k:, j:k] = Y
+            G[k:, :j] -= Y @ R
+            G[j:k, :j] -= Y.T @ B
+            G[j:k, j:k] -= xp.tril(Y.T @ C)
+        symmetric = _cholesky_adjoint_small(D, D_inverse, G[j:k, j:k])
+        G_D = xp.tril(symmetric) + xp.tril(symmetric, -1)  # lower-triangle convention: off-diagonal twice
+        G[j:k, j:k] = G_D
+        G[j:k, :j] -= (G_D + G_D.T) @ R
+    return 0.5 * (G + G.T)
 
 
 class SolveTriangular(Function):
