@@ -73,8 +73,8 @@ def compare(contenders: dict, repeats: int, warm_up: bool = True) -> tuple[dict,
     for _ in range(repeats):
         for name, (fit, sync) in contenders.items():
             # NumPy and SciPy each bring an OpenBLAS whose threads spin for a while after a call;
-            # a pause lets the previous contender's threads go to sleep before the next one runs.
-            time.sleep(0.5)
+            # a 2 s pause lets the previous contender's threads go to sleep before the next one runs.
+            time.sleep(2.0)
             seconds, models[name] = timed(fit, sync)
             times[name].append(seconds)
     return {name: statistics.median(values) for name, values in times.items()}, models
