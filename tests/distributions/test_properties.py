@@ -92,7 +92,12 @@ def test_entropy_equals_monte_carlo_of_minus_log_prob(name, data, rng, seed):
 @given(data=st.data(), rng=S.generators())
 def test_log_prob_gradient_in_the_value_matches_central_differences(name, data, rng):
     case = CASES[name](data, rng)
-    x = mb.tensor(case.values(rng, 2), dtype="float64", requires_grad=True)
+    values = case.values(rng, 2)
+    if name in ("Beta", "Gamma"):
+        # d/dx of (a - 1) ln x is (a - 1)/x: next to the boundary of the support a central
+        # difference with step 1e-6 is no longer accurate, so the check stays 0.05 inside it.
+        values = np.clip(values, 0.05, 0.95 if name == "Beta" else None)
+    x = mb.tensor(values, dtype="float64", requires_grad=True)
     assert mb.gradcheck(case.dist.log_prob, [x])
 
 
