@@ -173,3 +173,15 @@ def check_n_features(X: object, n_features: int, name: str = "X") -> None:
     """``X`` (already checked 2-D) must have the ``n_features`` columns the estimator was fitted on."""
     if X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features, but the estimator was fitted with {n_features}")
+
+
+def check_fitted_input(estimator: object, fitted_attribute: str, X: object, name: str = "X",
+                       n_features: int | None = None) -> object:
+    """``X`` for a fitted estimator's predict/transform: fitted, a valid 2-D array, the right width.
+
+    ``n_features`` defaults to ``estimator.n_features_in_`` (give the latent width for inputs such as Z).
+    """
+    check_is_fitted(estimator, fitted_attribute)
+    X = check_array(X, name)
+    check_n_features(X, estimator.n_features_in_ if n_features is None else n_features, name)
+    return X

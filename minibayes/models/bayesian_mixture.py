@@ -31,9 +31,7 @@ from ._gaussian import (
     LOG_2PI, GaussianStatistics, log_gaussian_prob, logsumexp, normalize_log, precision_cholesky_from_covariances,
     precisions_from_cholesky,
 )
-from ._validation import (
-    ConvergenceWarning, check_array, check_is_fitted, check_n_features, check_random_state, check_scalar,
-)
+from ._validation import ConvergenceWarning, check_array, check_fitted_input, check_random_state, check_scalar
 from .mixture import check_mixture_hyperparameters, initial_responsibilities
 
 __all__ = ["BayesianGaussianMixture", "log_dirichlet_norm", "log_wishart_norm"]
@@ -290,12 +288,6 @@ class BayesianGaussianMixture:
         return self.fit(X).predict(X)
 
     # ------------------------------------------------------------------ inference
-    def _checked(self, X):
-        check_is_fitted(self, "means_")
-        X = check_array(X, "X")
-        check_n_features(X, self.n_features_in_)
-        return X
-
     def _q_theta(self):
         nu = self.degrees_of_freedom_
         W_chol = self.precisions_cholesky_ / backend.array_module(nu).sqrt(nu)[:, None, None]
@@ -306,7 +298,7 @@ class BayesianGaussianMixture:
 
         With the last E-step's responsibilities on the training data this is ``lower_bound_``.
         """
-        X = self._checked(X)
+        X = check_fitted_input(self, "means_", X)
         resp = check_array(responsibilities, "responsibilities", dtype=X.dtype)
         if resp.shape != (X.shape[0], self.n_components):
             raise ValueError(f"responsibilities must have shape {(X.shape[0], self.n_components)}")
@@ -320,7 +312,7 @@ class BayesianGaussianMixture:
 
     def predict_proba(self, X):
         """r_nk of the variational E-step (10.49) for new rows, shape (n_samples, n_components)."""
-        X = self._checked(X)
+        X = check_fitted_input(self, "means_", X)
         log_rho = self._log_rho(self._q_theta(), lambda m, P, bias: log_gaussian_prob(X, m, P, "full") + bias)
         return normalize_log(log_rho)[1]
 
@@ -334,7 +326,7 @@ class BayesianGaussianMixture:
         p(x) = sum_k alpha_k / alpha_hat St(x | m_k, L_k, nu_k + 1 - D), L_k = (nu_k + 1 - D) beta_k / (1 + beta_k) W_k.
         (scikit-learn's score_samples returns the log normaliser of rho instead.) Shape (n_samples,).
         """
-        X = self._checked(X)
+        X = check_fitted_input(self, "means_", X)
         xp = backend.array_module(X)
         gammaln = backend.special(X).gammaln
         alpha, beta, m, nu, W_chol = self._q_theta()

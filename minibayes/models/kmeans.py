@@ -15,9 +15,7 @@ import math
 import warnings
 
 from .. import backend
-from ._validation import (
-    ConvergenceWarning, check_array, check_is_fitted, check_n_features, check_random_state, check_scalar,
-)
+from ._validation import ConvergenceWarning, check_array, check_fitted_input, check_random_state, check_scalar
 
 __all__ = ["KMeans", "squared_distances", "kmeans_plusplus"]
 
@@ -175,9 +173,7 @@ class KMeans:
         return self
 
     def _distances(self, X):
-        check_is_fitted(self, "cluster_centers_")
-        X = check_array(X, "X")
-        check_n_features(X, self.n_features_in_)
+        X = check_fitted_input(self, "cluster_centers_", X)
         mean = self.cluster_centers_.mean(axis=0)  # any shift works; this one keeps the expansion accurate
         return squared_distances(X - mean, self.cluster_centers_ - mean)
 

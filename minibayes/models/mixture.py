@@ -23,7 +23,7 @@ from ._gaussian import (
     precision_cholesky_from_covariances, precision_cholesky_from_precisions, precisions_from_cholesky,
 )
 from ._validation import (
-    ComponentCollapseWarning, ConvergenceWarning, check_array, check_is_fitted, check_n_features,
+    ComponentCollapseWarning, ConvergenceWarning, check_array, check_fitted_input, check_is_fitted,
     check_random_state, check_scalar,
 )
 from .kmeans import KMeans
@@ -259,9 +259,7 @@ class GaussianMixture:
     # ------------------------------------------------------------------ inference
     def _log_joint(self, X):
         """ln pi_k + ln N(x_n | mu_k, Sigma_k), shape (n_samples, K)."""
-        check_is_fitted(self, "means_")
-        X = check_array(X, "X")
-        check_n_features(X, self.n_features_in_)
+        X = check_fitted_input(self, "means_", X)
         xp = backend.array_module(X)
         return log_gaussian_prob(X, self.means_, self.precisions_cholesky_, self.covariance_type) + xp.log(
             self.weights_)

@@ -12,7 +12,7 @@ at most N - 1 and the N x D data matrix is cheaper to decompose directly
 from __future__ import annotations
 
 from .. import backend
-from ._validation import check_array, check_is_fitted, check_n_features, check_scalar
+from ._validation import check_array, check_fitted_input, check_scalar
 
 __all__ = ["PCA", "principal_subspace"]
 
@@ -116,20 +116,14 @@ class PCA:
         self.n_components_, self.n_features_in_, self.n_samples_ = n_components, n_features, n_samples
         return self
 
-    def _checked(self, X, name="X", n_columns=None):
-        check_is_fitted(self, "components_")
-        X = check_array(X, name)
-        check_n_features(X, self.n_features_in_ if n_columns is None else n_columns, name)
-        return X
-
     def transform(self, X):
         """Projections z_ni = u_i^T (x_n - x_bar), shape (n_samples, M)."""
-        X = self._checked(X)
+        X = check_fitted_input(self, "components_", X)
         return (X - self.mean_) @ self.components_.T
 
     def inverse_transform(self, Z):
         """Reconstructions x_bar + sum_i z_ni u_i (PRML 12.20 with the optimal coefficients), shape (n_samples, D)."""
-        Z = self._checked(Z, "Z", self.n_components_)
+        Z = check_fitted_input(self, "components_", Z, "Z", self.n_components_)
         return Z @ self.components_ + self.mean_
 
     def fit_transform(self, X, y=None):

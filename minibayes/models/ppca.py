@@ -22,7 +22,7 @@ from typing import NamedTuple
 from .. import backend
 from ._gaussian import LOG_2PI
 from ._validation import (
-    ConvergenceWarning, check_array, check_is_fitted, check_n_features, check_random_state, check_scalar,
+    ConvergenceWarning, check_array, check_fitted_input, check_is_fitted, check_random_state, check_scalar,
 )
 from .pca import SOLVERS, principal_subspace
 
@@ -177,15 +177,9 @@ class PPCA:
         return self
 
     # ------------------------------------------------------------------ inference
-    def _checked(self, X, name="X", n_columns=None):
-        check_is_fitted(self, "components_")
-        X = check_array(X, name)
-        check_n_features(X, self.n_features_in_ if n_columns is None else n_columns, name)
-        return X
-
     def posterior(self, X):
         """p(z_n | x_n), PRML (12.42): GaussianPosterior(mean (N, M), covariance (M, M))."""
-        return ppca_posterior(self._checked(X), self.mean_, self.components_.T, self.noise_variance_)
+        return ppca_posterior(check_fitted_input(self, "components_", X), self.mean_, self.components_.T, self.noise_variance_)
 
     def transform(self, X):
         """E[z_n | x_n] = M^-1 W^T (x_n - mu), shape (n_samples, M)."""
@@ -193,12 +187,12 @@ class PPCA:
 
     def inverse_transform(self, Z):
         """E[x | z] = W z + mu (12.33), shape (n_samples, D)."""
-        Z = self._checked(Z, "Z", self.n_components)
+        Z = check_fitted_input(self, "components_", Z, "Z", self.n_components)
         return Z @ self.components_ + self.mean_
 
     def score_samples(self, X):
         """ln p(x_n) = ln N(x_n | mu, C), PRML (12.43), shape (n_samples,)."""
-        return ppca_log_likelihood(self._checked(X), self.mean_, self.components_.T, self.noise_variance_)
+        return ppca_log_likelihood(check_fitted_input(self, "components_", X), self.mean_, self.components_.T, self.noise_variance_)
 
     def score(self, X, y=None):
         """ln p(X) / N, PRML (12.44) divided by N."""
