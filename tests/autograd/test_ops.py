@@ -236,27 +236,28 @@ def build_cholesky(data, rng):
     return (lambda t: mb.cholesky(0.5 * (t + t.mT))), [a], np.linalg.cholesky(a)
 
 
-def build_solve_triangular(data, rng):
+def triangular_operands(data, rng):
+    """lower, transpose, A (junk in its other triangle), b (vector or matrix) and op(T) = T or T^T."""
     lower, transpose = data.draw(st.booleans(), label="lower"), data.draw(st.booleans(), label="transpose")
     shape = data.draw(S.matrix_stacks(), label="shape")
     a = S.triangular(rng, shape, lower)
     vector = len(shape) == 2 and data.draw(st.booleans(), label="vector")
     b = S.real(rng, (shape[-1],) if vector else shape[:-1] + (data.draw(st.integers(1, 3)),))
     triangle = np.tril(a) if lower else np.triu(a)
-    expected = np.linalg.solve(np.swapaxes(triangle, -1, -2) if transpose else triangle, b)
-    if len(shape) == 2:  # and SciPy's solver for the 2-D case, an independent route
+    return lower, transpose, a, b, np.swapaxes(triangle, -1, -2) if transpose else triangle
+
+
+def build_solve_triangular(data, rng):
+    lower, transpose, a, b, op_triangle = triangular_operands(data, rng)
+    expected = np.linalg.solve(op_triangle, b)
+    if a.ndim == 2:  # and SciPy's solver for the 2-D case, an independent route
         np.testing.assert_allclose(scipy.linalg.solve_triangular(a, b, lower=lower, trans=int(transpose)), expected)
     return (lambda s, t: mb.solve_triangular(s, t, lower=lower, transpose=transpose)), [a, b], expected
 
 
 def build_triangular_matmul(data, rng):
-    lower, transpose = data.draw(st.booleans(), label="lower"), data.draw(st.booleans(), label="transpose")
-    shape = data.draw(S.matrix_stacks(), label="shape")
-    a = S.triangular(rng, shape, lower)
-    vector = len(shape) == 2 and data.draw(st.booleans(), label="vector")
-    b = S.real(rng, (shape[-1],) if vector else shape[:-1] + (data.draw(st.integers(1, 3)),))
-    triangle = np.tril(a) if lower else np.triu(a)
-    expected = (np.swapaxes(triangle, -1, -2) if transpose else triangle) @ b
+    lower, transpose, a, b, op_triangle = triangular_operands(data, rng)
+    expected = op_triangle @ b
     return (lambda s, t: mb.triangular_matmul(s, t, lower=lower, transpose=transpose)), [a, b], expected
 
 

@@ -206,6 +206,12 @@ def _cholesky_adjoint_blocked(lower, g_lower, block: int = _CHOLESKY_BLOCK):
     return 0.5 * (G + G.T)
 
 
+def _read_triangle(gradient: Tensor, lower: bool, shape: tuple[int, ...]) -> Tensor:
+    """The gradient of an op that reads only the ``lower`` (or upper) triangle of A, reduced to A's shape."""
+    mask = _tril_mask(gradient.shape[-1], gradient.dtype, _xp(gradient.data))
+    return unbroadcast(gradient * (mask if lower else mask.mT), shape)
+
+
 class SolveTriangular(Function):
     """X with A X = B (or A^T X = B), A triangular (only its ``lower`` or upper triangle is read)."""
 
@@ -223,9 +229,7 @@ class SolveTriangular(Function):
         if a.requires_grad:
             # A X = B: dA = -dB X^T.   A^T X = B: dA = -(dB X^T)^T = -X dB^T.
             outer = -(x @ gb.mT) if self.transpose else -(gb @ x.mT)
-            n = a.shape[-1]
-            mask = _tril_mask(n, gx.dtype, _xp(gx.data))
-            ga = unbroadcast(outer * (mask if self.lower else mask.mT), a.shape)
+            ga = _read_triangle(outer, self.lower, a.shape)
         return ga, unbroadcast(gb, b.shape) if b.requires_grad else None
 
 
@@ -246,8 +250,7 @@ class TriangularMatmul(Function):
         if a.requires_grad:
             # Y = T B: dT = dY B^T.   Y = T^T B: dT = (dY B^T)^T = B dY^T. Only the triangle counts.
             outer = b @ gy.mT if self.transpose else gy @ b.mT
-            mask = _tril_mask(a.shape[-1], gy.dtype, _xp(gy.data))
-            ga = unbroadcast(outer * (mask if self.lower else mask.mT), a.shape)
+            ga = _read_triangle(outer, self.lower, a.shape)
         return ga, unbroadcast(gb, b.shape) if gb is not None else None
 
 
