@@ -26,6 +26,12 @@ def _diagonal(matrices: Tensor) -> Tensor:
     return matrices[..., index, index]
 
 
+def _identity_like(matrices: Tensor) -> Tensor:
+    """Identity matrices of the shape (..., D, D) and dtype of ``matrices``, as a constant."""
+    xp = backend.array_module(matrices.data)
+    return Tensor(xp.broadcast_to(xp.eye(matrices.shape[-1], dtype=matrices.dtype), matrices.shape))
+
+
 def _scale_tril_from_precision(precision: Tensor) -> Tensor:
     """Lower L with L L^T = P^-1, from P without forming P^-1.
 
@@ -35,8 +41,7 @@ def _scale_tril_from_precision(precision: Tensor) -> Tensor:
     xp = backend.array_module(precision.data)
     reverse = xp.arange(precision.shape[-1] - 1, -1, -1)
     upper = cholesky(precision[..., reverse, :][..., :, reverse])[..., reverse, :][..., :, reverse]
-    identity = Tensor(xp.broadcast_to(xp.eye(precision.shape[-1], dtype=precision.dtype), precision.shape))
-    return solve_triangular(upper, identity, lower=False).mT  # (U^-1)^T
+    return solve_triangular(upper, _identity_like(precision), lower=False).mT  # (U^-1)^T
 
 
 class MultivariateNormal(Distribution):
@@ -108,9 +113,7 @@ class MultivariateNormal(Distribution):
 
     @property
     def precision_matrix(self) -> Tensor:
-        xp = self._xp
-        identity = Tensor(xp.broadcast_to(xp.eye(self.event_shape[0], dtype=self.loc.dtype), self.scale_tril.shape))
-        inverse_tril = solve_triangular(self.scale_tril, identity)  # L^-1
+        inverse_tril = solve_triangular(self.scale_tril, _identity_like(self.scale_tril))  # L^-1
         return inverse_tril.mT @ inverse_tril  # Sigma^-1 = L^-T L^-1
 
     def _half_log_det(self) -> Tensor:
@@ -122,15 +125,13 @@ class MultivariateNormal(Distribution):
         # Subtract mu first: whitening x and mu separately would cancel catastrophically
         # when |mu| is large against the scale.
         diff = self._value(value) - self.loc
-        d = self.event_shape[0]
         if self.scale_tril.ndim == 2:
             # One factor for every point: z = (x - mu) L^-T, so the N points go through a single
             # matrix product (scipy.stats whitens the same way). L^-1 comes from a D x D general
             # solve rather than a triangular one: on NumPy that keeps the solve and the product in
             # NumPy's BLAS, where SciPy's triangular solver would wake a second thread pool that
             # then competes with the product (2x slower on 2 cores; benchmarks/distributions.py).
-            identity = Tensor(self._xp.eye(d, dtype=self.scale_tril.dtype))
-            z = diff @ solve(self.scale_tril, identity).mT
+            z = diff @ solve(self.scale_tril, _identity_like(self.scale_tril)).mT
             return (z * z).sum(axis=-1)
         shape = backend.array_module(diff.data).broadcast_shapes(diff.shape, self.scale_tril.shape[:-1])
         z = solve_triangular(self.scale_tril, diff.broadcast_to(shape).unsqueeze(-1))[..., 0]

@@ -60,22 +60,20 @@ class Wishart(Distribution):
         """ln |W| = 2 sum_i ln L_ii."""
         return 2 * log(_diagonal(self.scale_tril)).sum(axis=-1)
 
-    def _log_multivariate_gamma(self, x: Tensor) -> Tensor:
-        """ln Gamma_D(x) = D(D-1)/4 ln pi + sum_{i=1}^D ln Gamma(x + (1 - i)/2)."""
-        d = self._dimension
-        offsets = Tensor(self._xp.arange(d, dtype=x.dtype) * -0.5)
-        return d * (d - 1) / 4 * math.log(math.pi) + lgamma(x.unsqueeze(-1) + offsets).sum(axis=-1)
+    def _half_df_steps(self) -> Tensor:
+        """(nu + 1 - i)/2 for i = 1..D, shape batch_shape + (D,): the arguments of (B.79) and (B.81)."""
+        steps = Tensor(self._xp.arange(self._dimension, dtype=self.df.dtype) * -0.5)
+        return (self.df / 2).unsqueeze(-1) + steps
 
     def _log_normaliser(self) -> Tensor:
-        """ln B(W, nu)  (PRML (B.79))."""
+        """ln B(W, nu)  (PRML (B.79)), with ln Gamma_D(nu/2) = D(D-1)/4 ln pi + sum_i ln Gamma((nu + 1 - i)/2)."""
         nu, d = self.df, self._dimension
-        return -nu / 2 * self._log_det_scale() - nu * d / 2 * math.log(2) - self._log_multivariate_gamma(nu / 2)
+        log_multivariate_gamma = d * (d - 1) / 4 * math.log(math.pi) + lgamma(self._half_df_steps()).sum(axis=-1)
+        return -nu / 2 * self._log_det_scale() - nu * d / 2 * math.log(2) - log_multivariate_gamma
 
     def expected_log_det(self) -> Tensor:
         """E[ln |Lambda|] = sum_{i=1}^D psi((nu + 1 - i)/2) + D ln 2 + ln |W|  (PRML (B.81))."""
-        d = self._dimension
-        offsets = Tensor(self._xp.arange(d, dtype=self.df.dtype) * -0.5)
-        return digamma((self.df / 2).unsqueeze(-1) + offsets).sum(axis=-1) + d * math.log(2) + self._log_det_scale()
+        return digamma(self._half_df_steps()).sum(axis=-1) + self._dimension * math.log(2) + self._log_det_scale()
 
     def log_prob(self, value: object) -> Tensor:
         """ln B(W, nu) + (nu - D - 1)/2 ln |Lambda| - Tr(W^-1 Lambda)/2."""
