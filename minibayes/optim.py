@@ -10,6 +10,7 @@ may share memory with each other).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Iterable, Mapping
 
 from . import backend
@@ -31,8 +32,7 @@ class Optimizer:
             if not isinstance(parameter, Tensor) or not parameter.requires_grad:
                 raise TypeError(f"{type(self).__name__}: params[{index}] is not a Tensor that requires grad")
         for name, value in hyperparameters.items():
-            if not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{type(self).__name__}: {name} must be a non-negative number, got {value!r}")
+            _check_hyperparameter(type(self).__name__, name, value)
         self.hyperparameters = dict(hyperparameters)
         self.state: list[dict[str, object]] = [{} for _ in self.params]
         self.step_count = 0
@@ -47,10 +47,28 @@ class Optimizer:
         with no_grad():
             for parameter, state in zip(self.params, self.state):
                 if parameter.grad is not None:
-                    self.update(parameter.data, parameter.grad.data, state)
+                    parameter.data -= self.update(parameter.data, parameter.grad.data, state)
 
-    def update(self, p: object, g: object, state: dict[str, object]) -> None:
-        """Update the array ``p`` in place from its gradient ``g``."""
+    def propose_step(self) -> list[tuple[Parameter, object]]:
+        """The step as (parameter, update) pairs, computed but not yet applied to the parameters.
+
+        ``apply_step`` subtracts the updates. Splitting ``step`` in two lets ``train.fit`` check
+        every update for NaN/inf (on the device, in one reduction) before any parameter changes.
+        The buffers (momentum, moments) and ``step_count`` do advance here.
+        """
+        self.step_count += 1
+        with no_grad():
+            return [(parameter, self.update(parameter.data, parameter.grad.data, state))
+                    for parameter, state in zip(self.params, self.state) if parameter.grad is not None]
+
+    @staticmethod
+    def apply_step(updates: Iterable[tuple[Parameter, object]]) -> None:
+        """p <- p - update for each pair from ``propose_step``."""
+        for parameter, update in updates:
+            parameter.data -= update
+
+    def update(self, p: object, g: object, state: dict[str, object]) -> object:
+        """The update (to be subtracted from ``p``) for gradient ``g``; advances ``state`` in place."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ checkpoints
@@ -94,9 +112,9 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and momentum <= 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0")
-        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
         self.nesterov = nesterov
 
     def update(self, p, g, state):
@@ -112,7 +130,7 @@ class SGD(Optimizer):
                 buffer *= mu
                 buffer += g
             g = g + mu * state["momentum_buffer"] if self.nesterov else state["momentum_buffer"]
-        p -= lr * g
+        return lr * g
 
 
 class Adagrad(Optimizer):
@@ -132,7 +150,7 @@ class Adagrad(Optimizer):
             state["sum_of_squares"] = backend.array_module(p).zeros_like(p)
         squares = state["sum_of_squares"]
         squares += g * g
-        p -= lr * g / (backend.array_module(p).sqrt(squares) + eps)
+        return lr * g / (backend.array_module(p).sqrt(squares) + eps)
 
 
 class Adam(Optimizer):
@@ -147,8 +165,9 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):
-        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"Adam: betas must lie in [0, 1), got {betas}")
+        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+                or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas)):  # NaN fails 0 <= b
+            raise ValueError(f"Adam: betas must be a pair of numbers in [0, 1), got {betas!r}")
         super().__init__(params, lr=lr, beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay)
 
     def update(self, p, g, state):
@@ -173,22 +192,37 @@ class Adam(Optimizer):
         scratch += eps
         xp.divide(m, scratch, out=scratch)
         scratch *= lr / (1 - b1**t)  # lr * m_hat / (sqrt(v_hat) + eps)
-        p -= scratch
+        return scratch
 
 
 def clip_grad_norm_(params: Iterable[Parameter], max_norm: float) -> float:
     """Rescale the gradients so that their joint L2 norm is at most ``max_norm``; return the norm before.
 
     The gradients are replaced, not scaled in place, since a gradient may share memory with another.
+    A non-finite norm raises ``FloatingPointError``: rescaling by max_norm / inf would turn every
+    gradient into zeros (or NaN), hiding the fault instead of clipping it.
     """
-    if max_norm <= 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be positive, got {max_norm}")
+    if not isinstance(max_norm, numbers.Real) or not math.isfinite(max_norm) or max_norm <= 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be a finite positive number, got {max_norm!r}")
     with_grad = [p for p in params if p.grad is not None]
     if not with_grad:
         return 0.0
-    total = math.sqrt(sum(float((p.grad.data.astype("float64") ** 2).sum()) for p in with_grad))
+    # The squares are summed on the device and read back once (one sync, not one per parameter).
+    xp = backend.array_module(with_grad[0].grad.data)
+    total = math.sqrt(float(xp.stack([(p.grad.data.astype(xp.float64) ** 2).sum() for p in with_grad]).sum()))
+    if not math.isfinite(total):
+        raise FloatingPointError(
+            f"clip_grad_norm_: the gradient norm is {total} (a gradient has NaN or inf, or its squares "
+            "overflow float64); the gradients were left unchanged"
+        )
     if total > max_norm:
         scale = max_norm / (total + 1e-6)
         for p in with_grad:
             p.grad = Tensor(p.grad.data * p.grad.dtype.type(scale))
     return total
+
+
+def _check_hyperparameter(owner: str, name: str, value: object) -> None:
+    """A hyperparameter must be a finite, non-negative real number (NaN or inf would poison every step)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{owner}: {name} must be a finite non-negative number, got {value!r}")

@@ -112,14 +112,95 @@ def test_clip_grad_norm_rescales_to_the_limit_and_returns_the_old_norm():
 
 def test_bad_hyperparameters_are_named():
     p = nn.Parameter(np.ones(1))
-    with pytest.raises(ValueError, match="lr must be a non-negative number"):
+    with pytest.raises(ValueError, match="lr must be a finite non-negative number"):
         optim.SGD([p], lr=-1)
     with pytest.raises(ValueError, match="nesterov=True needs momentum > 0"):
         optim.SGD([p], lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="params is empty"):
         optim.Adam([])
-    with pytest.raises(ValueError, match=r"betas must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"betas must be a pair of numbers in \[0, 1\)"):
         optim.Adam([p], betas=(0.9, 1.0))
+
+
+NON_FINITE = [float("nan"), float("inf"), -float("inf"), np.float32("nan")]
+
+
+@pytest.mark.parametrize("bad", NON_FINITE, ids=repr)
+@pytest.mark.parametrize("factory, name", [
+    (lambda ps, v: optim.SGD(ps, lr=v), "lr"),
+    (lambda ps, v: optim.SGD(ps, lr=0.1, momentum=v), "momentum"),
+    (lambda ps, v: optim.SGD(ps, lr=0.1, momentum=v, nesterov=True), "momentum"),
+    (lambda ps, v: optim.SGD(ps, lr=0.1, weight_decay=v), "weight_decay"),
+    (lambda ps, v: optim.Adagrad(ps, lr=v), "lr"),
+    (lambda ps, v: optim.Adagrad(ps, eps=v), "eps"),
+    (lambda ps, v: optim.Adagrad(ps, weight_decay=v), "weight_decay"),
+    (lambda ps, v: optim.Adam(ps, lr=v), "lr"),
+    (lambda ps, v: optim.Adam(ps, eps=v), "eps"),
+    (lambda ps, v: optim.Adam(ps, weight_decay=v), "weight_decay"),
+    (lambda ps, v: optim.Adam(ps, betas=(v, 0.999)), "betas"),
+    (lambda ps, v: optim.Adam(ps, betas=(0.9, v)), "betas"),
+])
+def test_non_finite_hyperparameters_are_refused_by_name(factory, name, bad):
+    """NaN compares False with everything, so a plain `value < 0` check let it through (and every step made NaN)."""
+    p = nn.Parameter(np.ones(2))
+    with pytest.raises(ValueError, match=rf"{name} must be a"):
+        factory([p], bad)
+
+
+def test_hyperparameters_accept_numpy_numbers_and_refuse_strings_and_bools():
+    p = nn.Parameter(np.ones(2))
+    optimizer = optim.Adam([p], lr=np.float32(0.01), betas=(np.float64(0.8), 0.9), eps=np.float64(1e-8))
+    assert optimizer.hyperparameters["beta1"] == 0.8
+    with pytest.raises(ValueError, match="lr must be a finite non-negative number, got '0.1'"):
+        optim.SGD([p], lr="0.1")
+    with pytest.raises(ValueError, match="lr must be a finite non-negative number, got True"):
+        optim.SGD([p], lr=True)
+    with pytest.raises(ValueError, match="betas must be a pair"):
+        optim.Adam([p], betas=0.9)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    lambda ps: optim.Adagrad(ps, lr=0.1),
+    lambda ps: optim.Adam(ps, lr=0.1),
+])
+def test_propose_then_apply_is_one_step(make):
+    """propose_step + apply_step = step, and nothing moves before apply_step."""
+    paths = []
+    for split in (False, True):
+        p = nn.Parameter(P0.copy())
+        optimizer = make([p])
+        for _ in range(3):
+            optimizer.zero_grad()
+            (0.5 * mb.tensor(A) * p * p).sum().backward()
+            if split:
+                before = p.numpy().copy()
+                updates = optimizer.propose_step()
+                np.testing.assert_array_equal(p.numpy(), before)
+                optimizer.apply_step(updates)
+            else:
+                optimizer.step()
+        paths.append(p.numpy())
+    np.testing.assert_array_equal(paths[0], paths[1])
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf"), "1"], ids=repr)
+def test_clip_grad_norm_refuses_a_bad_max_norm(bad):
+    a = nn.Parameter(np.zeros(2))
+    a.grad = mb.tensor(np.array([3.0, 4.0]))
+    with pytest.raises(ValueError, match="max_norm must be a finite positive number"):
+        optim.clip_grad_norm_([a], max_norm=bad)
+
+
+@pytest.mark.parametrize("poison", [np.nan, np.inf])
+def test_clip_grad_norm_raises_on_a_non_finite_gradient_and_leaves_the_gradients(poison):
+    """Before: the norm was inf/NaN and the 'clipped' gradients silently became zeros or NaN."""
+    a, b = nn.Parameter(np.zeros(2)), nn.Parameter(np.zeros(1))
+    a.grad, b.grad = mb.tensor(np.array([3.0, poison])), mb.tensor(np.array([4.0]))
+    with pytest.raises(FloatingPointError, match="gradient norm is (nan|inf)"):
+        optim.clip_grad_norm_([a, b], max_norm=1.0)
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, poison])
+    np.testing.assert_array_equal(b.grad.numpy(), [4.0])
 
 
 @pytest.mark.parametrize("factory", [
