@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+import numpy
+
 from .. import backend
 from ..autograd import ops
 from ..autograd.tensor import Tensor, as_tensor
@@ -69,22 +71,37 @@ def cross_entropy(logits: object, labels: object, reduction: str = "mean") -> Te
     ----------
     logits : Tensor of shape (n, k)
     labels : integer array of shape (n,), values in [0, k)
+        Labels on the host (NumPy) are range-checked (ValueError). Labels already on
+        the device are not read back, since that would stall every training step:
+        a row whose label is outside [0, k) gets a NaN loss instead (never a finite
+        wrong number), which ``train.fit``'s guard reports.
     """
     _check(reduction, "cross_entropy")
     logits = as_tensor(logits)
     labels = labels.data if isinstance(labels, Tensor) else labels
-    module = backend.array_module(logits.data)
-    labels = module.asarray(backend.on_backend_of(logits.data, labels))
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (n, k), got {logits.shape}")
+    on_host = backend.backend_name_of(labels) == "numpy"
+    if on_host:
+        labels = numpy.asarray(labels)
     if labels.shape != (logits.shape[0],) or labels.dtype.kind not in "iu":
         raise ValueError(
             f"cross_entropy: labels must be integers of shape ({logits.shape[0]},), got {labels.dtype} {labels.shape}"
         )
-    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[1]):
-        raise ValueError(f"cross_entropy: labels must lie in [0, {logits.shape[1]}), got [{int(labels.min())}, {int(labels.max())}]")
+    k = logits.shape[1]
+    if on_host and labels.size and (labels.min() < 0 or labels.max() >= k):
+        raise ValueError(f"cross_entropy: labels must lie in [0, {k}), got [{labels.min()}, {labels.max()}]")
+    module = backend.array_module(logits.data)
+    labels = module.asarray(backend.on_backend_of(logits.data, labels))
     log_probabilities = ops.log_softmax(logits, axis=1)
-    picked = log_probabilities[module.arange(logits.shape[0]), labels]
+    if on_host:
+        picked = log_probabilities[module.arange(logits.shape[0]), labels]
+    else:
+        # Device labels: index with clipped labels (CuPy does not bounds-check fancy indexing)
+        # and turn the rows with an out-of-range label into NaN.
+        inside = (labels >= 0) & (labels < k)
+        picked = log_probabilities[module.arange(logits.shape[0]), module.clip(labels, 0, k - 1)]
+        picked = ops.where(inside, picked, float("nan"))
     return _reduce(-picked, reduction)
 
 
@@ -95,13 +112,23 @@ def gaussian_nll(target: object, mean: object, log_var: object, reduction: str =
 
     predicting log sigma^2 keeps the variance positive without constraints. With
     ``full=True`` the constant 1/2 log 2 pi is added, giving the exact Gaussian
-    negative log-density.
+    negative log-density. The loss and its gradient are finite for any finite
+    ``log_var`` down to the dtype's limit, wherever the true value is representable.
     """
     _check(reduction, "gaussian_nll")
     target, mean, log_var = as_tensor(target), as_tensor(mean), as_tensor(log_var)
     _same_shape(target, mean, "gaussian_nll", ("target", "mean"))
     residual = target - mean
-    loss = 0.5 * ops.exp(-log_var) * residual * residual + 0.5 * log_var
+    # (y - f)^2 exp(-s) is formed as exp(2 ln|y - f| - s): exp(-s) alone overflows below
+    # s = -88.7 in float32 (-709 in float64) and a zero residual then gives inf * 0 = NaN,
+    # while in log space the product is inf only where its true value overflows the dtype.
+    # Where the residual is exactly 0 the term is exactly 0: the log is taken of a stand-in 1
+    # and the exponent set to -inf, so that neither the value nor the gradient (masked by
+    # `where`) meets ln 0 or 0 * inf.
+    zero = residual.data == 0
+    stand_in = ops.where(zero, 1.0, residual)
+    exponent = ops.where(zero, -math.inf, 2 * ops.log(ops.abs(stand_in)) - log_var)
+    loss = 0.5 * ops.exp(exponent) + 0.5 * log_var
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import decimal
+
 import numpy as np
 import pytest
 import scipy.special
@@ -85,6 +87,46 @@ def test_gaussian_nll_is_the_gaussian_negative_log_density(rng, shape):
         F.gaussian_nll(f64(y), f64(mean), f64(log_var)).item(), expected - 0.5 * np.log(2 * np.pi), rtol=1e-10
     )
     assert mb.gradcheck(lambda m, s: F.gaussian_nll(f64(y), m, s), [f64(mean, True), f64(log_var, True)])
+
+
+def _decimal_gaussian_nll(r: float, s: float) -> tuple[float, float, float]:
+    """(loss, d/d mean, d/d log_var) of 1/2 r^2 e^-s + s/2 with r = y - mean, in 60-digit decimals."""
+    if r == 0:  # 0 * e^-s = 0 for every s (e^-s itself may exceed even a decimal's range)
+        return s / 2, 0.0, 0.5
+    context = decimal.Context(prec=60, Emax=10**6)
+    r_, s_ = decimal.Decimal(r), decimal.Decimal(s)
+    scale = context.exp(-s_)
+    loss = r_ * r_ * scale / 2 + s_ / 2
+    return float(loss), float(-r_ * scale), float(-r_ * r_ * scale / 2 + decimal.Decimal("0.5"))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gaussian_nll_is_finite_down_to_the_dtypes_limit(dtype):
+    """Before: exp(-s) overflowed below s = -88.7 (float32) and a zero residual gave inf * 0 = NaN.
+
+    For every log-variance s from -max/2 up, with a zero residual and with a residual
+    r = e^(s/2) (so that r^2 e^-s = 1 although e^-s alone overflows), the loss and both
+    gradients are finite and match a 60-digit decimal evaluation.
+    """
+    info = np.finfo(dtype)
+    # Outside (smallest_s, largest_s), e^(s/2) is not a finite normal number.
+    smallest_s, largest_s = 2 * np.log(info.tiny), 2 * np.log(info.max)
+    rtol = 1e-4 if dtype == "float32" else 1e-9
+    for s in [-0.5 * float(info.max), -1e4, -1000.0, -200.0, -100.0, -88.8, -50.0, 0.0, 50.0, 1e4]:
+        residuals = [0.0] + ([float(np.exp(np.float64(s) / 2).astype(dtype))] if smallest_s < s < largest_s else [])
+        for r in residuals:
+            mean = mb.tensor(np.array([-r], dtype=dtype), requires_grad=True)
+            log_var = mb.tensor(np.array([s], dtype=dtype), requires_grad=True)
+            loss = F.gaussian_nll(mb.tensor(np.zeros(1, dtype=dtype)), mean, log_var, reduction="sum")
+            loss.backward()
+            # The reference is taken at the values the dtype holds: r = y - mean = -mean.
+            expected = _decimal_gaussian_nll(-float(mean.numpy()[0]), float(log_var.numpy()[0]))
+            got = (loss.item(), float(mean.grad.numpy()[0]), float(log_var.grad.numpy()[0]))
+            assert all(np.isfinite(got)), (dtype, s, r, got)
+            # atol: d/d log_var = 1/2 - 1/2 r^2 e^-s cancels to about 0 when r^2 e^-s = 1, and e^-s
+            # carries a relative error of about eps |s| (the rounding of s itself).
+            atol = 4 * float(info.eps) * (1 + abs(s))
+            np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=f"{dtype} s={s} r={r}")
 
 
 def test_losses_reject_mismatched_shapes_and_reductions():
