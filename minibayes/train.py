@@ -8,8 +8,13 @@
 ``loss_fn(model, batch)`` returns the loss Tensor, or a dict of named terms
 (e.g. ``{"reconstruction": ..., "kl": ...}``) whose sum is minimised; the
 terms are tracked separately in the history. When a loss term, a gradient or a
-parameter stops being finite, training stops with a ``FloatingPointError``
-that names the epoch, the step, and the term or parameter where it appeared.
+parameter update stops being finite, training stops with a ``FloatingPointError``
+that names the epoch, the step, and the term or parameter where it appeared,
+before the update is applied: the parameters keep their last finite values.
+
+A step reads the device once: the loss terms and one finiteness flag per
+gradient and per update travel to the host together, in one small array (on
+the GPU every other read would stall the pipeline).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Callable, Iterable, Mapping
 
 from tqdm.auto import tqdm
 
+from . import backend
 from .autograd.function import no_grad
 from .autograd.tensor import Tensor
 from .nn.module import Module
@@ -57,18 +63,33 @@ class History:
 
 def _terms(result: Tensor | Mapping[str, Tensor]) -> dict[str, Tensor]:
     if isinstance(result, Tensor):
-        return {"loss": result}
-    if isinstance(result, Mapping) and result and all(isinstance(v, Tensor) for v in result.values()):
-        return dict(result)
-    raise TypeError("loss_fn must return a scalar Tensor or a non-empty dict of scalar Tensors")
+        terms = {"loss": result}
+    elif isinstance(result, Mapping) and result and all(isinstance(v, Tensor) for v in result.values()):
+        terms = dict(result)
+    else:
+        raise TypeError(
+            f"fit: loss_fn must return a scalar Tensor or a non-empty dict of scalar Tensors, got {type(result).__name__}"
+        )
+    for name, term in terms.items():
+        if term.size != 1:
+            raise ValueError(
+                f"fit: loss_fn returned a loss term '{name}' of shape {term.shape}; it must be a scalar "
+                "(one number per batch): reduce the per-sample losses, e.g. with .mean() or reduction='mean'"
+            )
+    return terms
 
 
-def _first_non_finite(named: Iterable[tuple[str, object]]) -> str | None:
-    for name, array in named:
-        # A sum is non-finite exactly when some element is NaN or inf (inf - inf gives NaN).
-        if not math.isfinite(float(array.sum())):
-            return name
-    return None
+def _step_report(terms: Mapping[str, Tensor], named_updates: list[tuple[str, object, object]]) -> object:
+    """One host array: the loss terms, then per parameter isfinite(all of grad), then isfinite(all of update).
+
+    Built on the device and copied once, so that a training step costs one device-to-host sync.
+    """
+    first = next(iter(terms.values())).data
+    xp = backend.array_module(first)
+    entries = [term.data.reshape(()).astype(xp.float64) for term in terms.values()]
+    entries += [xp.isfinite(grad).all() for _, grad, _ in named_updates]
+    entries += [xp.isfinite(update).all() for _, _, update in named_updates]
+    return backend.to_numpy(xp.stack([xp.asarray(entry, dtype=xp.float64) for entry in entries]))
 
 
 def fit(
@@ -99,7 +120,9 @@ def fit(
     progress : bool
         Show a tqdm bar with the running loss.
     check_finite : bool
-        Stop at the first non-finite loss term, gradient or parameter.
+        Stop at the first non-finite loss term, gradient or parameter update, before the
+        update is applied. The parameters keep their values; the optimiser's buffers
+        (momentum, moments) have absorbed the failing step, so rebuild or reload it to resume.
 
     Returns
     -------
@@ -108,7 +131,7 @@ def fit(
     if not isinstance(epochs, int) or epochs <= 0:
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
     history = History()
-    named_parameters = list(model.named_parameters())
+    names = {id(p): n for n, p in model.named_parameters()}
     step = 0
     for epoch in range(1, epochs + 1):
         model.train()
@@ -119,30 +142,21 @@ def fit(
             step += 1
             optimizer.zero_grad()
             terms = _terms(loss_fn(model, batch))
-            values = {name: float(term.item()) for name, term in terms.items()}
-            if check_finite:
-                bad = next((n for n, v in values.items() if not math.isfinite(v)), None)
-                if bad is not None:
-                    raise FloatingPointError(
-                        f"fit: loss term '{bad}' is {values[bad]} at epoch {epoch}, step {step} (before any update)"
-                    )
             total = terms[next(iter(terms))] if len(terms) == 1 else sum(terms.values())
             total.backward()
             if check_finite:
-                grads = ((n, p.grad.data) for n, p in named_parameters if p.grad is not None)
-                bad = _first_non_finite(grads)
-                if bad is not None:
-                    raise FloatingPointError(
-                        f"fit: the gradient of parameter '{bad}' has NaN or inf at epoch {epoch}, step {step}; "
-                        f"loss terms were {values}"
-                    )
-            optimizer.step()
-            if check_finite:
-                bad = _first_non_finite((n, p.data) for n, p in named_parameters)
-                if bad is not None:
-                    raise FloatingPointError(
-                        f"fit: parameter '{bad}' became NaN or inf in the update of epoch {epoch}, step {step}"
-                    )
+                # The step is computed but held back until the one read of the device says it is finite.
+                updates = optimizer.propose_step()
+                named_updates = [(names.get(id(p), "an optimiser parameter"), p.grad.data, u) for p, u in updates]
+                report = _step_report(terms, named_updates)
+                values = dict(zip(terms, (float(v) for v in report[: len(terms)])))
+                finite_flags = report[len(terms):]
+                if not finite_flags.all() or not all(math.isfinite(v) for v in values.values()):
+                    _raise_non_finite(values, named_updates, finite_flags, epoch, step)
+                optimizer.apply_step(updates)
+            else:
+                optimizer.step()
+                values = dict(zip(terms, (float(v) for v in _step_report(terms, []))))
             batches += 1
             loss_value = sum(values.values())
             epoch_total += loss_value
@@ -164,3 +178,26 @@ def fit(
             tqdm.write(f"epoch {epoch}/{epochs}: {summary}")
     model.train()
     return history
+
+
+def _raise_non_finite(values: Mapping[str, float], named_updates: list[tuple[str, object, object]],
+                      flags: object, epoch: int, step: int) -> None:
+    """Name the first non-finite loss term, else gradient, else update (flags: grads then updates)."""
+    bad = next((n for n, v in values.items() if not math.isfinite(v)), None)
+    if bad is not None:
+        raise FloatingPointError(
+            f"fit: loss term '{bad}' is {values[bad]} at epoch {epoch}, step {step} (no update was applied)"
+        )
+    count = len(named_updates)
+    for index, (name, _, _) in enumerate(named_updates):
+        if not flags[index]:
+            raise FloatingPointError(
+                f"fit: the gradient of parameter '{name}' has NaN or inf at epoch {epoch}, step {step}; "
+                f"loss terms were {dict(values)} (no update was applied)"
+            )
+    for index, (name, _, _) in enumerate(named_updates):
+        if not flags[count + index]:
+            raise FloatingPointError(
+                f"fit: the update of parameter '{name}' has NaN or inf at epoch {epoch}, step {step} although its "
+                "gradient is finite (a learning rate or weight decay too large for the dtype?); it was not applied"
+            )

@@ -76,3 +76,50 @@ def test_fit_validates_epochs_and_empty_loaders():
         fit(model, opt, [(XOR_X, XOR_Y)], lambda m, b: m(b[0]).sum(), epochs=0)
     with pytest.raises(ValueError, match="the loader yielded no batches"):
         fit(model, opt, [], lambda m, b: m(b[0]).sum(), epochs=1, progress=False)
+
+
+def test_a_non_finite_update_is_caught_before_it_is_applied():
+    """Before: the update was applied, then the guard raised with the weights already inf."""
+    model = xor_model()
+    before = [p.numpy().copy() for p in model.parameters()]
+    # Finite gradients (about 1e29), but lr * g overflows float32: the update itself is inf.
+    optimizer = optim.SGD(model.parameters(), lr=1e12)
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
+        FloatingPointError, match=r"the update of parameter '\d\.(weight|bias)' has NaN or inf at epoch 1, step 1"
+    ):
+        fit(model, optimizer, [(XOR_X, XOR_Y)], lambda m, b: 1e30 * F.cross_entropy(m(b[0]), b[1]), epochs=1,
+            progress=False)
+    for parameter, start in zip(model.parameters(), before):
+        np.testing.assert_array_equal(parameter.numpy(), start)
+
+
+def test_a_non_finite_gradient_leaves_the_weights_untouched():
+    model = xor_model()
+    before = [p.numpy().copy() for p in model.parameters()]
+
+    def loss_fn(m, batch):
+        return F.cross_entropy(m(batch[0]), batch[1]) + mb.sqrt(m[0].bias * 0.0).sum()
+
+    with np.errstate(divide="ignore", invalid="ignore"), pytest.raises(FloatingPointError, match="no update was applied"):
+        fit(model, optim.Adam(model.parameters(), lr=0.1), [(XOR_X, XOR_Y)], loss_fn, epochs=1, progress=False)
+    for parameter, start in zip(model.parameters(), before):
+        np.testing.assert_array_equal(parameter.numpy(), start)
+
+
+def test_a_zero_loss_is_not_mistaken_for_a_fault():
+    """The one-read report mixes loss values with finiteness flags: a loss of exactly 0 must pass."""
+    model = xor_model()
+    history = fit(model, optim.SGD(model.parameters(), lr=0.1), [(XOR_X, XOR_Y)],
+                  lambda m, b: 0.0 * m(b[0]).sum(), epochs=2, progress=False)
+    assert history["loss"] == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("check_finite", [True, False])
+def test_a_per_sample_loss_is_refused_with_a_clear_message(check_finite):
+    model = xor_model()
+    with pytest.raises(ValueError, match=r"loss term 'loss' of shape \(4,\); it must be a scalar.*\.mean\(\)"):
+        fit(model, optim.SGD(model.parameters(), lr=0.1), [(XOR_X, XOR_Y)],
+            lambda m, b: F.cross_entropy(m(b[0]), b[1], reduction="none"), epochs=1, progress=False,
+            check_finite=check_finite)
+    with pytest.raises(TypeError, match="loss_fn must return a scalar Tensor or a non-empty dict.*got float"):
+        fit(model, optim.SGD(model.parameters(), lr=0.1), [(XOR_X, XOR_Y)], lambda m, b: 1.0, epochs=1, progress=False)
