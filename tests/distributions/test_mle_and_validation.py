@@ -60,6 +60,43 @@ def test_binomial_and_categorical_mle():
     np.testing.assert_allclose(D.Categorical.fit_mle(labels, 3).probs.numpy(), [2 / 6, 1 / 6, 3 / 6])
 
 
+@st.composite
+def labels_and_simplex_points(draw):
+    """Labels with every one of K classes seen (so ln mu_k is finite at the MLE), and other points of the simplex."""
+    k = draw(st.integers(2, 5))
+    labels = draw(st.lists(st.integers(0, k - 1), min_size=k, max_size=60).filter(lambda x: len(set(x)) == k))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    # Dirichlet draws from flat to concentrated cover both far and near points; the tiny nudges below test near.
+    others = np.concatenate([rng.dirichlet(np.full(k, c), size=5) for c in (0.5, 1.0, 50.0)])
+    return np.array(labels), k, others
+
+
+@settings(max_examples=25, deadline=None)
+@given(problem=labels_and_simplex_points())
+def test_categorical_mle_maximises_the_likelihood_on_the_simplex(problem):
+    """fit_mle is the maximiser of ln p(x | mu) = sum_k N_k ln mu_k over the simplex, not just "N_k / N".
+
+    Stationarity is taken in softmax logits, which parametrise the whole open simplex without a constraint:
+    d/d eta_j sum_n ln softmax(eta)_{x_n} = N_j - N mu_j vanishes only at mu = N_k / N (the Lagrange result),
+    here from the engine's autograd. Maximality: every other simplex point has a lower likelihood, computed
+    independently as sum_n ln mu_{x_n} in NumPy.
+    """
+    labels, k, others = problem
+    mb.set_default_dtype("float64")  # fit_mle counts in the default dtype; float32 would hide an error below 1e-7
+    fitted = D.Categorical.fit_mle(labels, k).probs.numpy()
+    eta = _t(np.log(fitted), True)
+    (g,) = mb.grad(D.Categorical(logits=eta).log_prob(mb.tensor(labels)).sum(), [eta])
+    assert np.abs(g.numpy()).max() < 1e-9 * len(labels)
+
+    def log_likelihood(mu):
+        return np.log(mu[labels]).sum()
+
+    best = log_likelihood(fitted)
+    nudges = [fitted + 1e-3 * (np.eye(k)[i] - np.eye(k)[j]) for i in range(k) for j in range(k) if i != j]
+    for mu in list(others) + nudges:
+        assert log_likelihood(mu) < best
+
+
 @pytest.mark.parametrize("build, match", [
     (lambda: D.Normal(_t(0.0), _t(-1.0)), r"Normal: scale must be positive \(> 0\); found -1.0"),
     (lambda: D.Normal(_t(np.nan), _t(1.0)), r"Normal: loc must be a real number; found nan"),
