@@ -42,6 +42,20 @@ def test_seed_figure_2_3_one_observation_turns_beta_2_2_into_beta_3_2():
 
 
 @settings(max_examples=10)
+@given(a=st.floats(1, 5), b=st.floats(1, 5), n=st.integers(1, 10), seed=st.integers(0, 999),
+       n_obs=st.integers(1, 6))
+def test_beta_binomial_posterior_equals_grid_posterior(a, b, n, seed, n_obs):
+    """Beta(a, b) x prod_n Bin(m_n | N, mu), normalised on a grid with SciPy's pdf and pmf: the update (2.18)
+    is checked against Bayes' rule itself, which sequential = batch alone cannot do (any additive rule passes it)."""
+    successes = np.random.default_rng(seed).integers(0, n + 1, size=n_obs).astype(float)
+    grid = np.linspace(1e-4, 1 - 1e-4, 4001)
+    log_likelihood = sum(scipy.stats.binom(n, grid).logpmf(m) for m in successes)
+    expected = _grid_posterior(grid, scipy.stats.beta(a, b).logpdf(grid), log_likelihood)
+    posterior = D.beta_binomial(D.Beta(_t(a), _t(b)), _t(successes), n)
+    _assert_density_matches_grid(posterior, grid, expected, atol=1e-3 * expected.max())
+
+
+@settings(max_examples=10)
 @given(a=st.floats(1, 5), b=st.floats(1, 5), n=st.integers(1, 10), seed=st.integers(0, 999))
 def test_beta_binomial_sequential_equals_batch(a, b, n, seed):
     successes = np.random.default_rng(seed).integers(0, n + 1, size=6).astype(float)
