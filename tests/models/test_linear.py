@@ -15,6 +15,7 @@ from scipy.stats import multivariate_normal
 
 import minibayes as mb
 from minibayes.data import sinusoidal
+from minibayes.distributions import Normal
 from minibayes.models._validation import ConvergenceWarning, NotFittedError
 from minibayes.models.basis import GaussianBasis, IdentityBasis, PolynomialBasis, SigmoidalBasis
 from minibayes.models.linear import (
@@ -61,6 +62,33 @@ def test_least_squares_solves_the_normal_equations():
     w, beta = least_squares(Phi, t)
     np.testing.assert_allclose(Phi.T @ Phi @ w, Phi.T @ t, rtol=1e-10)  # (3.14)
     assert beta == pytest.approx(1 / np.mean((t - Phi @ w) ** 2), rel=1e-12)  # (3.21)
+
+
+@given(design=designs(min_extra_samples=2))
+def test_least_squares_maximises_the_likelihood_in_w_and_beta(design):
+    """(w_ML, beta_ML) is where the gradient of ln p(t | w, beta) = sum_n ln N(t_n | w^T phi_n, 1/beta) (3.10-3.11)
+    vanishes, and a maximum: the log-likelihood is built by the engine's Normal (itself checked against SciPy)
+    and differentiated by autograd, so (3.21) is proven by its derivation, not recomputed with its own formula."""
+    basis, X, t = design
+    Phi = basis(X)
+    w_ml, beta_ml = least_squares(Phi, t)
+    n = len(t)
+
+    def log_likelihood(w, beta):
+        return Normal(mb.matmul(mb.tensor(Phi, dtype="float64"), w), beta ** -0.5).log_prob(
+            mb.tensor(t, dtype="float64")).sum()
+
+    w = mb.tensor(w_ml, dtype="float64", requires_grad=True)
+    beta = mb.tensor(beta_ml, dtype="float64", requires_grad=True)
+    g_w, g_beta = mb.grad(log_likelihood(w, beta), [w, beta], create_graph=True)
+    # d/d beta = N / (2 beta) - ||t - Phi w||^2 / 2 is a difference of terms of size N / (2 beta): scale by it.
+    assert abs(g_beta.item()) < 1e-9 * n / (2 * beta_ml)
+    assert np.abs(g_w.numpy()).max() < 1e-7 * beta_ml * np.abs(Phi).sum(0).max() * np.abs(t).max()
+    (curvature,) = mb.grad(g_beta, [beta])
+    assert curvature.item() < 0  # a maximum in beta, as d^2/d beta^2 = -N / (2 beta^2)
+    best = log_likelihood(w, beta).item()
+    for factor in (0.99, 1.01):
+        assert log_likelihood(w, mb.tensor(beta_ml * factor, dtype="float64")).item() < best
 
 
 def test_least_squares_exact_fit_gives_infinite_beta():
