@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy.linalg import subspace_angles
 from scipy.stats import multivariate_normal
 
+import minibayes as mb
 from minibayes.models._validation import ConvergenceWarning
 from minibayes.models.ppca import PPCA
 
@@ -69,6 +70,42 @@ def test_closed_form_is_a_maximum_and_rotation_invariant():
     for factor in (0.9, 1.1):
         assert log_likelihood(W * factor, sigma2) < best
         assert log_likelihood(W, sigma2 * factor) < best
+
+
+def direct_log_likelihood(X, mu, W, sigma2):
+    """ln p(X) = -1/2 sum_n {D ln 2pi + ln|C| + (x_n - mu)^T C^-1 (x_n - mu)}, C = W W^T + sigma^2 I (PRML 12.43-12.44),
+
+    written with the engine's differentiable logdet and solve on the D x D matrix C: no Woodbury, no M x M
+    shortcut, nothing shared with ``ppca_log_likelihood``.
+    """
+    n, d = X.shape
+    C = mb.matmul(W, W.T) + sigma2 * mb.eye(d, dtype="float64")
+    centered = mb.tensor(X, dtype="float64") - mu
+    mahalanobis = (centered * mb.solve(C, centered.T).T).sum()
+    return -0.5 * (n * d * np.log(2 * np.pi) + n * mb.logdet(C) + mahalanobis)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31), n_latent=st.integers(1, 3), n_features=st.integers(4, 7),
+       solver=st.sampled_from(["eigh", "svd"]))
+def test_closed_form_is_where_the_log_likelihood_gradient_vanishes(seed, n_latent, n_features, solver):
+    """At mu = x_bar, W_ML (12.45) and sigma^2_ML (12.46) the gradient of ln p(X) (12.43-12.44) is zero,
+    by the engine's autograd on a direct log-determinant formula, not on the model's own likelihood."""
+    X = correlated(seed, 60, n_features)
+    model = PPCA(n_latent, solver=solver).fit(X)
+    mu = mb.tensor(model.mean_, dtype="float64", requires_grad=True)
+    W = mb.tensor(model.components_.T, dtype="float64", requires_grad=True)
+    sigma2 = mb.tensor(model.noise_variance_, dtype="float64", requires_grad=True)
+    log_likelihood = direct_log_likelihood(X, mu, W, sigma2)
+    assert log_likelihood.item() == pytest.approx(model.score(X) * len(X), rel=1e-10)
+    g_mu, g_W, g_sigma2 = (g.numpy() for g in mb.grad(log_likelihood, [mu, W, sigma2]))
+    # Each gradient is N times a difference of two terms (e.g. C^-1 S C^-1 W - C^-1 W for W, (12.44) differentiated);
+    # compared with the size of one of them, tr(C^-1) for sigma^2 and |C^-1 W| for W, it must vanish to rounding.
+    C_inv = np.linalg.inv(model.get_covariance())
+    n = len(X)
+    assert abs(g_sigma2) < 1e-8 * n * np.trace(C_inv)
+    assert np.abs(g_W).max() < 1e-8 * n * np.abs(C_inv @ model.components_.T).max()
+    assert np.abs(g_mu).max() < 1e-8 * n * np.abs(C_inv).max() * np.abs(X - model.mean_).max()
 
 
 def test_posterior_equals_gaussian_conditioning():
