@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from minibayes.models import em
@@ -52,6 +53,32 @@ def test_gmm_decomposition_holds_for_any_q(problem):
     exact = em.gmm_posterior(X, *theta)
     log_px2, elbo2, kl2 = em.gmm_decomposition(X, exact, *theta)
     assert abs(kl2) < 1e-10 and elbo2 == pytest.approx(log_px, rel=1e-12, abs=1e-10)  # the E-step closes the gap
+
+
+@settings(max_examples=25, deadline=None)
+@given(problem=gmm_problems())
+def test_gmm_decomposition_terms_by_scipy_and_bayes_rule(problem):
+    """Each term of (9.70) by a route that shares nothing with ``gmm_log_joint``, so that a wrong joint
+    (which would still satisfy ln p(X) = L + KL, all three being built from it) fails here:
+
+        ln p(x_n, k)  = ln pi_k + ln N(x_n | mu_k, Sigma_k)         scipy.stats.multivariate_normal
+        ln p(X)       = sum_n logsumexp_k ln p(x_n, k)              (9.14)
+        p(k | x_n)    = p(x_n, k) / p(x_n)                           Bayes' rule (9.13)
+        L(q)          = sum_nk q_nk {ln p(x_n, k) - ln q_nk}         (9.71)
+        KL(q || p)    = sum_nk q_nk {ln q_nk - ln p(k | x_n)}        (9.72), 0 ln 0 = 0
+    """
+    X, q, (weights, means, covariances) = problem
+    log_joint = np.stack([np.log(w) + multivariate_normal(m, c).logpdf(X).reshape(-1)
+                          for w, m, c in zip(weights, means, covariances)], axis=1)
+    log_px = logsumexp(log_joint, axis=1)
+    log_posterior = log_joint - log_px[:, None]
+    log_q = np.log(np.where(q > 0, q, 1.0))
+    log_px_total, elbo, kl = em.gmm_decomposition(X, q, weights, means, covariances)
+    assert log_px_total == pytest.approx(log_px.sum(), rel=1e-10, abs=1e-10)
+    assert elbo == pytest.approx((q * (log_joint - log_q)).sum(), rel=1e-10, abs=1e-10)
+    assert kl == pytest.approx((q * (log_q - log_posterior)).sum(), rel=1e-9, abs=1e-9)
+    np.testing.assert_allclose(em.gmm_posterior(X, weights, means, covariances), np.exp(log_posterior),
+                               rtol=1e-9, atol=1e-12)
 
 
 def test_gmm_log_likelihood_by_scipy():
