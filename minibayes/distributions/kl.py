@@ -1,4 +1,4 @@
-"""KL divergence KL(p || q) = E_p[ln p(x) - ln q(x)] >= 0: closed forms in a registry, Monte Carlo otherwise.
+"""KL(p || q) = E_p[ln p(x) - ln q(x)] >= 0 (PRML (1.113)): closed forms in a registry, Monte Carlo otherwise.
 
 The registry maps a (type of p, type of q) pair to its closed form. Lookup
 walks both classes' method resolution orders, so a subclass of Normal uses the
@@ -87,7 +87,7 @@ def kl_divergence_mc(p: Distribution, q: Distribution, n_samples: int = 1000) ->
             f"kl_divergence_mc: a draw of {type(p).__name__} lies outside the support of {type(q).__name__}, "
             f"so KL(p || q) is infinite ({exc})"
         ) from exc
-    log_ratio = p.log_prob(x) - log_q
+    log_ratio = p.log_prob(x) - log_q  # ln p - ln q, whose mean under p is KL(p || q) (PRML (1.113))
     with no_grad():
         standard_error = (log_ratio.var(axis=0, ddof=1) / n_samples).sqrt()
     return MonteCarloEstimate(log_ratio.mean(axis=0), standard_error)
@@ -129,7 +129,7 @@ def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
 
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
-    """sum_k mu_pk (ln mu_pk - ln mu_qk)."""
+    """sum_k mu_pk (ln mu_pk - ln mu_qk): PRML (1.113) with the integral a sum over the K classes."""
     return (p.probs * (p.logits - q.logits)).sum(axis=-1)
 
 

@@ -120,6 +120,8 @@ def _condition(prior: _Gaussian, Phi: object, t: object, beta: float) -> tuple[_
     precision = prior.precision + beta * (Phi.T @ Phi)  # (3.51)
     shift = prior.precision @ prior.mean + beta * (Phi.T @ t)  # S_N^-1 m_N (3.50)
     L = cholesky_factor(precision, "the posterior precision")
+    # m_N is also the mode: with the prior N(0, alpha^-1 I) it maximises ln p(w | t) of (3.55), i.e. it is
+    # least squares with the L2 penalty lambda = alpha / beta (MAP = ridge).
     mean = cho_solve(L, shift)
     residual, offset = t - Phi @ mean, mean - prior.mean
     log_ev = (0.5 * n * math.log(beta) + half_logdet(prior.cholesky) - half_logdet(L)
