@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from . import backend
 from .autograd.function import no_grad
 from .autograd.tensor import Tensor
-from .nn.module import Parameter
+from .nn.module import Parameter, state_array
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adam", "clip_grad_norm_"]
 
@@ -72,8 +72,11 @@ class Optimizer:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ checkpoints
+    #: The names of the per-parameter buffers that ``update`` creates (all of them, or none before the first step).
+    state_buffers: tuple[str, ...] = ()
+
     def state_dict(self) -> dict[str, object]:
-        """Hyperparameters, step count and per-parameter state arrays (by parameter index)."""
+        """Type, hyperparameters, step count and per-parameter buffers (references, listed by parameter index)."""
         return {
             "type": type(self).__name__,
             "hyperparameters": dict(self.hyperparameters),
@@ -81,27 +84,81 @@ class Optimizer:
             "state": [dict(state) for state in self.state],
         }
 
-    def load_state_dict(self, saved: Mapping[str, object]) -> None:
-        """Restore from ``state_dict()`` output; checks type, parameter count and buffer shapes first."""
-        if saved.get("type") != type(self).__name__:
-            raise ValueError(f"load_state_dict: state is for {saved.get('type')}, not {type(self).__name__}")
-        states = saved["state"]
+    def load_state_dict(self, state_dict: Mapping[str, object]) -> None:
+        """Restore from ``state_dict()`` output (or ``mb.load`` of a saved one), copying the buffers.
+
+        Type, hyperparameter names and values, step count, parameter count and
+        every buffer's name, shape and dtype are checked first: on a mismatch the
+        optimiser is left exactly as it was.
+
+        Raises
+        ------
+        TypeError
+            If ``state_dict`` or one of its parts has the wrong type.
+        ValueError
+            Naming the first part that does not fit this optimiser.
+        """
+        self._prepare_load(state_dict)()
+
+    def _prepare_load(self, state_dict: Mapping[str, object]) -> Callable[[], None]:
+        """Validate ``state_dict`` and stage copies of its buffers on the parameters' backend; return the commit.
+
+        The commit only rebinds attributes, so it cannot fail half way (``mb.load``
+        validates every object of a checkpoint before committing any).
+        """
+        name = type(self).__name__
+        where = f"load_state_dict into {name}"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{where}: state_dict must be a mapping (as state_dict() returns), "
+                            f"got {type(state_dict).__name__}")
+        absent = [key for key in ("type", "hyperparameters", "step_count", "state") if key not in state_dict]
+        if absent:
+            raise ValueError(f"{where}: state_dict lacks {absent}")
+        if state_dict["type"] != name:
+            raise ValueError(f"{where}: state_dict is for {state_dict['type']!r}, not {name!r}")
+        hyperparameters = state_dict["hyperparameters"]
+        if not isinstance(hyperparameters, Mapping) or set(hyperparameters) != set(self.hyperparameters):
+            found = sorted(hyperparameters) if isinstance(hyperparameters, Mapping) else hyperparameters
+            raise ValueError(f"{where}: hyperparameters must have the names {sorted(self.hyperparameters)}, "
+                             f"got {found!r}")
+        for key, value in hyperparameters.items():
+            _check_hyperparameter(where, f"hyperparameters[{key!r}]", value)  # the constructor's rule
+        step_count = state_dict["step_count"]
+        if isinstance(step_count, bool) or not isinstance(step_count, numbers.Integral) or step_count < 0:
+            raise ValueError(f"{where}: step_count must be a non-negative integer, got {step_count!r}")
+        states = state_dict["state"]
+        if not isinstance(states, (list, tuple)):
+            raise TypeError(f"{where}: state must be a list of per-parameter dicts, got {type(states).__name__}")
         if len(states) != len(self.params):
-            raise ValueError(f"load_state_dict: state has {len(states)} parameters, optimiser has {len(self.params)}")
-        for index, (parameter, state) in enumerate(zip(self.params, states)):
-            for name, value in state.items():
-                if tuple(value.shape) != parameter.shape:
-                    raise ValueError(
-                        f"load_state_dict: state[{index}][{name!r}] has shape {tuple(value.shape)}, "
-                        f"parameter has {parameter.shape}"
-                    )
-        self.hyperparameters = dict(saved["hyperparameters"])
-        self.step_count = int(saved["step_count"])
-        self.state = [
-            {name: backend.on_backend_of(parameter.data, value).astype(parameter.dtype, copy=True)
-             for name, value in state.items()}
-            for parameter, state in zip(self.params, states)
-        ]
+            raise ValueError(f"{where}: state has {len(states)} parameters, the optimiser has {len(self.params)}")
+        staged = [self._stage_buffers(where, index, state) for index, state in enumerate(states)]
+
+        def commit() -> None:
+            self.hyperparameters = dict(hyperparameters)
+            self.step_count = int(step_count)
+            self.state = staged
+
+        return commit
+
+    def _stage_buffers(self, where: str, index: int, state: object) -> dict[str, object]:
+        """Copies of one parameter's buffers on its backend, after checking names, shapes and dtypes."""
+        parameter = self.params[index]
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{where}: state[{index}] must be a dict of buffers, got {type(state).__name__}")
+        if state and set(state) != set(self.state_buffers):
+            raise ValueError(f"{where}: state[{index}] has buffers {sorted(state)}, "
+                             f"{type(self).__name__} keeps {sorted(self.state_buffers)} (or none before a step)")
+        staged = {}
+        for key, value in state.items():
+            value = state_array(value, f"{where}: state[{index}][{key!r}]")
+            if tuple(value.shape) != parameter.shape or value.dtype != parameter.dtype:
+                raise ValueError(f"{where}: state[{index}][{key!r}] is {value.dtype} {tuple(value.shape)}, "
+                                 f"the parameter is {parameter.dtype} {parameter.shape}")
+            moved = backend.on_backend_of(parameter.data, value)
+            # A copy (and an array, even of a 0-d NumPy scalar): the buffers are updated in
+            # place, so they must be writable and must not alias the caller's arrays.
+            staged[key] = backend.array_module(parameter.data).array(moved, copy=True) if moved is value else moved
+        return staged
 
 
 class SGD(Optimizer):
@@ -110,6 +167,8 @@ class SGD(Optimizer):
     g <- g + lambda p;   b <- mu b + g;   d = g + mu b (Nesterov) or b;   p <- p - eta d
     (the formulation of Sutskever et al. 2013 used by PyTorch).
     """
+
+    state_buffers = ("momentum_buffer",)
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
         super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -139,6 +198,8 @@ class Adagrad(Optimizer):
     G <- G + g^2;   p <- p - eta g / (sqrt(G) + eps)
     """
 
+    state_buffers = ("sum_of_squares",)
+
     def __init__(self, params, lr: float = 0.01, eps: float = 1e-10, weight_decay: float = 0.0):
         super().__init__(params, lr=lr, eps=eps, weight_decay=weight_decay)
 
@@ -162,6 +223,8 @@ class Adam(Optimizer):
 
     ``weight_decay`` adds lambda p to the gradient (L2, as PyTorch's Adam).
     """
+
+    state_buffers = ("m", "v")
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):

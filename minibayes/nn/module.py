@@ -16,12 +16,33 @@ and finds them again, in assignment order, for ``parameters()``,
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping, NamedTuple
+
+import numpy
 
 from .. import backend
 from ..autograd.tensor import Tensor
 
-__all__ = ["Parameter", "Module", "Sequential"]
+__all__ = ["Parameter", "Module", "Sequential", "IncompatibleKeys"]
+
+
+class IncompatibleKeys(NamedTuple):
+    """What a non-strict ``load_state_dict`` skipped (PyTorch's return value, by the same field names)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def state_array(value: object, where: str) -> object:
+    """The bare NumPy or CuPy array in a state-dict entry (an array or a Tensor); TypeError naming ``where`` else.
+
+    State dicts hold arrays, never lists or Python numbers: a list would be
+    silently cast to the default dtype, and a dtype is part of what a checkpoint promises.
+    """
+    data = value.data if isinstance(value, Tensor) else value
+    if isinstance(data, (numpy.ndarray, numpy.generic)) or backend.backend_name_of(data) == "cupy":
+        return data
+    raise TypeError(f"{where} must be a NumPy or CuPy array (or a Tensor), got {type(value).__name__}")
 
 
 class Parameter(Tensor):
@@ -128,43 +149,70 @@ class Module:
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> OrderedDict[str, object]:
-        """Dotted parameter names mapped to their arrays (references, not copies)."""
+        """Dotted parameter names mapped to their arrays (references, not copies), in ``named_parameters`` order."""
         return OrderedDict((name, parameter.data) for name, parameter in self.named_parameters())
 
-    def load_state_dict(self, state: Mapping[str, object], strict: bool = True) -> None:
-        """Copy arrays from ``state`` into the parameters, in place.
+    def load_state_dict(self, state_dict: Mapping[str, object], strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays from ``state_dict`` (as ``state_dict()`` or ``mb.load`` gives it) into the parameters, in place.
 
         Every name, shape and dtype is checked before anything is copied, so a
         mismatch leaves the module untouched. With ``strict=False`` missing and
-        unexpected names are ignored, but shapes and dtypes must still agree.
+        unexpected names are skipped (and returned), but shapes and dtypes must still agree.
+
+        Returns
+        -------
+        IncompatibleKeys
+            ``(missing_keys, unexpected_keys)``; both empty after a strict load.
 
         Raises
         ------
+        TypeError
+            If ``state_dict`` is not a mapping of names to arrays, or ``strict`` is not a bool.
         ValueError
             Listing the missing and unexpected names and each shape or dtype that differs.
         """
+        return self._prepare_load(state_dict, strict)()
+
+    def _prepare_load(self, state_dict: Mapping[str, object], strict: bool = True) -> Callable[[], IncompatibleKeys]:
+        """Validate ``state_dict`` and stage its arrays on the parameters' backend; return the commit.
+
+        Splitting the check from the copy lets ``mb.load(path, into=...)`` validate
+        every object of a checkpoint before it changes any. The commit only copies
+        arrays whose shapes and dtypes were checked, so it cannot fail half way.
+        """
+        where = f"load_state_dict into {type(self).__name__}"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{where}: state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}")
+        if not isinstance(strict, bool):
+            raise TypeError(f"{where}: strict must be True or False, got {strict!r}")
         own = dict(self.named_parameters())
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in own]
         problems = []
-        missing = [name for name in own if name not in state]
-        unexpected = [name for name in state if name not in own]
         if strict and missing:
             problems.append(f"missing: {missing}")
         if strict and unexpected:
             problems.append(f"unexpected: {unexpected}")
-        for name, value in state.items():
-            if name not in own:
+        staged = []
+        for name, target in own.items():
+            if name not in state_dict:
                 continue
-            target = own[name]
+            value = state_array(state_dict[name], f"{where}: state_dict[{name!r}]")
             if tuple(value.shape) != target.shape:
                 problems.append(f"{name}: shape {tuple(value.shape)} in state, {target.shape} in module")
             elif value.dtype != target.dtype:
                 problems.append(f"{name}: dtype {value.dtype} in state, {target.dtype} in module")
+            else:
+                staged.append((target.data, backend.on_backend_of(target.data, value)))
         if problems:
-            raise ValueError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
-        for name, value in state.items():
-            if name in own:
-                target = own[name].data
-                target[...] = backend.on_backend_of(target, value)
+            raise ValueError(f"{where}: " + "; ".join(problems))
+
+        def commit() -> IncompatibleKeys:
+            for target, value in staged:
+                target[...] = value
+            return IncompatibleKeys(missing, unexpected)
+
+        return commit
 
     # ------------------------------------------------------------------ display
     def extra_repr(self) -> str:

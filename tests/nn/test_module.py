@@ -7,6 +7,7 @@ import pytest
 
 import minibayes as mb
 from minibayes import nn
+from minibayes.nn.module import IncompatibleKeys
 
 
 class Block(nn.Module):
@@ -98,6 +99,30 @@ def test_non_strict_load_ignores_missing_and_unexpected_names():
     block = Block()
     block.load_state_dict({"scale": np.full(4, 2.0, dtype=np.float32), "extra": np.zeros(1)}, strict=False)
     np.testing.assert_array_equal(block.scale.numpy(), np.full(4, 2.0))
+
+
+def test_load_state_dict_returns_what_it_skipped_like_pytorch():
+    block = Block()
+    state = dict(block.state_dict())
+    del state["scale"]
+    state["extra"] = np.zeros(1)
+    assert block.load_state_dict(block.state_dict()) == IncompatibleKeys([], [])
+    result = block.load_state_dict(state, strict=False)
+    assert result.missing_keys == ["scale"] and result.unexpected_keys == ["extra"]
+
+
+@pytest.mark.parametrize("state, strict, message", [
+    ([("scale", np.ones(4))], True, "state_dict must be a mapping of names to arrays, got list"),
+    ({"scale": [1.0, 1.0, 1.0, 1.0]}, False, r"state_dict\['scale'\] must be a NumPy or CuPy array"),
+    ({}, "no", "strict must be True or False"),
+])
+def test_load_state_dict_rejects_what_is_not_a_state_dict(state, strict, message):
+    block = Block()
+    before = {k: v.copy() for k, v in block.state_dict().items()}
+    with pytest.raises(TypeError, match=message):
+        block.load_state_dict(state, strict=strict)
+    for key, value in block.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])
 
 
 def test_sequential_indexing_and_type_check():
