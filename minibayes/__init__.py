@@ -29,4 +29,4 @@ from .autograd.ops import (
     swapaxes, tanh, trace, transpose, triangular_matmul, unsqueeze, var, where,
 )
 from . import nn, optim, train
-from .io import load, save
+from .io import CheckpointError, load, save

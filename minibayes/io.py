@@ -1,13 +1,23 @@
-"""Checkpoints: modules and optimisers to one ``.npz`` file, written atomically.
+"""Checkpoints: modules, optimisers and their state dicts to one ``.npz`` file, written atomically.
 
+Two idioms, one file format::
+
+    # PyTorch's: state dicts in, state dicts out
+    mb.save(model.state_dict(), "model.npz")
+    model.load_state_dict(mb.load("model.npz"))
+    mb.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, "run.npz")
+
+    # whole objects, restored in place after every one of them has been checked against the file
     mb.save({"model": model, "optimizer": optimizer}, "run.npz")
-    checkpoint = mb.load("run.npz")                      # arrays on the host, plus metadata
-    mb.load("run.npz", into={"model": model, "optimizer": optimizer})   # restore in place
+    checkpoint = mb.load("run.npz")                      # name -> state dict, plus .metadata
+    mb.load("run.npz", into={"model": model, "optimizer": optimizer})
 
-The file is a plain NumPy ``.npz``: arrays under ``name/parameter`` keys and a
-JSON ``__metadata__`` entry (format, minibayes version, backend, the shape and
-dtype of every array). Arrays are stored as host NumPy arrays, so a checkpoint
-written on the CuPy backend loads on NumPy and vice versa, bit for bit.
+The file is a plain NumPy ``.npz`` (an uncompressed zip, each member CRC-checked):
+arrays under ``name/parameter`` keys and a JSON ``__metadata__`` entry (format,
+minibayes version, backend, the objects and the shape and dtype of every array).
+Arrays are stored as host NumPy arrays, so a checkpoint written on the CuPy
+backend loads on NumPy and vice versa, bit for bit. A file that is not such a
+checkpoint, or is truncated, corrupted or inconsistent, raises ``CheckpointError``.
 """
 
 from __future__ import annotations
@@ -15,81 +25,61 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import tempfile
 from collections import OrderedDict
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy
 
 from . import __version__, backend
-from .nn.module import Module
+from ._checkpoint_file import FORMAT, CheckpointError, read_checkpoint, write_checkpoint
+from .nn.module import Module, state_array
 from .optim import Optimizer
 
-__all__ = ["save", "load", "Checkpoint"]
+__all__ = ["save", "load", "Checkpoint", "CheckpointError"]
 
-FORMAT = "minibayes-checkpoint/1"
-_METADATA_KEY = "__metadata__"
+_OPTIMIZER_KEYS = ("type", "hyperparameters", "step_count", "state")
 
 
 class Checkpoint(dict):
-    """Loaded checkpoint: object name -> its state (as ``state_dict()`` gives it); ``metadata`` alongside."""
+    """A loaded checkpoint: name -> state dict (or, for a saved state dict, that state dict); ``metadata`` beside."""
 
-    metadata: dict
-
-
-def _entries(obj: object) -> dict[str, object]:
-    if isinstance(obj, Module):
-        return {"model": obj}
-    if isinstance(obj, Optimizer):
-        return {"optimizer": obj}
-    if isinstance(obj, Mapping):
-        for name in obj:
-            if not isinstance(name, str) or not name or "/" in name:
-                raise ValueError(f"save: names must be non-empty strings without '/', got {name!r}")
-        return dict(obj)
-    raise TypeError(f"save: obj must be a Module, an Optimizer or a dict of them, got {type(obj).__name__}")
+    def __init__(self, items: Mapping[str, object] = (), metadata: dict | None = None) -> None:
+        super().__init__(items)
+        self.metadata = metadata if metadata is not None else {}
 
 
-def _flatten(entries: dict[str, object]) -> tuple[dict[str, numpy.ndarray], dict[str, dict]]:
-    """Every array under a ``name/...`` key, and a description of each object to rebuild it."""
-    arrays: dict[str, numpy.ndarray] = {}
-    objects: dict[str, dict] = {}
-    for name, item in entries.items():
-        if isinstance(item, Module):
-            objects[name] = {"kind": "module", "class": type(item).__name__}
-            for key, value in item.state_dict().items():
-                arrays[f"{name}/{key}"] = backend.to_numpy(value)
-        elif isinstance(item, Optimizer):
-            state = item.state_dict()
-            objects[name] = {
-                "kind": "optimizer",
-                "type": state["type"],
-                "hyperparameters": state["hyperparameters"],
-                "step_count": state["step_count"],
-                "buffers": [sorted(buffers) for buffers in state["state"]],
-            }
-            for index, buffers in enumerate(state["state"]):
-                for key, value in buffers.items():
-                    arrays[f"{name}/state/{index}/{key}"] = backend.to_numpy(value)
-        else:
-            raise TypeError(f"save: {name!r} must be a Module or an Optimizer, got {type(item).__name__}")
-    return arrays, objects
-
-
+# --------------------------------------------------------------------------- save
 def save(obj: object, path: str | os.PathLike, metadata: Mapping[str, object] | None = None) -> Path:
-    """Write ``obj`` (a Module, an Optimizer, or a dict of them) to ``path`` atomically.
+    """Write ``obj`` to ``path`` atomically.
 
-    The data goes to a temporary file in the same folder, is flushed to disk,
-    and only then renamed over ``path``: a crash at any point leaves either the
-    old file or the new one, never a torn one.
+    Parameters
+    ----------
+    obj : Module, Optimizer, state dict, or dict of them
+        A module's ``state_dict()`` (names -> arrays) or an optimiser's loads back as
+        that state dict; a Module or Optimizer alone is stored under "model" or
+        "optimizer"; a dict ``{name: Module | Optimizer | state dict}`` under its names.
+    path : str or os.PathLike
+    metadata : dict, optional
+        JSON-serialisable user data, returned as ``load(path).metadata["user"]``.
+
+    The data goes to a temporary file in the same folder, is flushed to disk, and
+    only then renamed over ``path``: a crash at any point leaves either the old
+    file or the new one, never a torn one. A successful save also removes the
+    temporaries that writers killed mid-save left beside ``path``.
 
     Returns
     -------
     The path written.
     """
-    path = Path(path)
-    arrays, objects = _flatten(_entries(obj))
+    path = _as_path(path, "save")
+    entries, root = _entries(obj)
+    arrays: dict[str, numpy.ndarray] = {}
+    objects: dict[str, dict] = {}
+    for name, item in entries.items():
+        objects[name] = _flatten(name, item, arrays)
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise TypeError(f"save: metadata must be a dict, got {type(metadata).__name__}")
     info = {
         "format": FORMAT,
         "minibayes_version": __version__,
@@ -99,89 +89,205 @@ def save(obj: object, path: str | os.PathLike, metadata: Mapping[str, object] | 
         "arrays": {key: {"shape": list(a.shape), "dtype": str(a.dtype)} for key, a in arrays.items()},
         "user": dict(metadata or {}),
     }
-    arrays[_METADATA_KEY] = numpy.frombuffer(json.dumps(info).encode("utf-8"), dtype=numpy.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if root is not None:
+        info["root"] = root
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            numpy.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+        text = json.dumps(info)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"save: metadata must be JSON-serialisable ({exc})") from exc
+    write_checkpoint(path, text, arrays)
     return path
 
 
-def _read(path: Path) -> tuple[dict, dict[str, numpy.ndarray]]:
-    if not path.exists():
-        raise FileNotFoundError(f"load: no checkpoint at {path}")
-    try:
-        with numpy.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"load: {path} is not a readable .npz checkpoint ({exc})") from exc
-    if _METADATA_KEY not in arrays:
-        raise ValueError(f"load: {path} has no {_METADATA_KEY} entry; it was not written by minibayes.save")
-    info = json.loads(arrays.pop(_METADATA_KEY).tobytes().decode("utf-8"))
-    if info.get("format") != FORMAT:
-        raise ValueError(f"load: {path} has format {info.get('format')!r}, expected {FORMAT!r}")
-    for key, expected in info["arrays"].items():
-        if key not in arrays:
-            raise ValueError(f"load: {path} lacks the array {key!r} its metadata lists")
-        found = arrays[key]
-        if list(found.shape) != expected["shape"] or str(found.dtype) != expected["dtype"]:
-            raise ValueError(
-                f"load: {path}: {key!r} is {found.dtype} {tuple(found.shape)}, metadata says "
-                f"{expected['dtype']} {tuple(expected['shape'])}"
-            )
-    return info, arrays
+def _as_path(path: object, caller: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{caller}: path must be a str or os.PathLike, got {type(path).__name__}")
+    return Path(path)
 
 
+def _is_optimizer_state(item: object) -> bool:
+    return isinstance(item, Mapping) and set(item) == set(_OPTIMIZER_KEYS)
+
+
+def _is_module_state(item: object) -> bool:
+    """A mapping of names to arrays: what ``Module.state_dict()`` returns (empty for a module without parameters)."""
+    if not isinstance(item, Mapping):
+        return False
+    for value in item.values():
+        try:
+            state_array(value, "")
+        except TypeError:
+            return False
+    return True
+
+
+def _entries(obj: object) -> tuple[dict[str, object], str | None]:
+    """The named objects to store, and the name ``load`` returns unwrapped (for a bare state dict)."""
+    if isinstance(obj, Module):
+        return {"model": obj}, None
+    if isinstance(obj, Optimizer):
+        return {"optimizer": obj}, None
+    if _is_optimizer_state(obj):
+        return {"optimizer": obj}, "optimizer"
+    if _is_module_state(obj):
+        return {"model": obj}, "model"
+    if isinstance(obj, Mapping):
+        for name in obj:
+            if not isinstance(name, str) or not name or "/" in name:
+                raise ValueError(f"save: names must be non-empty strings without '/', got {name!r}")
+        return dict(obj), None
+    raise TypeError(
+        f"save: obj must be a Module, an Optimizer, a state dict or a dict of them, got {type(obj).__name__}"
+    )
+
+
+def _flatten(name: str, item: object, arrays: dict[str, numpy.ndarray]) -> dict:
+    """Add ``item``'s arrays under ``name/...`` keys to ``arrays``; return its description for the metadata."""
+    if isinstance(item, (Module, Optimizer)):
+        item = item.state_dict()
+    if _is_optimizer_state(item):
+        return _flatten_optimizer(name, item, arrays)
+    if not isinstance(item, Mapping):
+        raise TypeError(
+            f"save: obj[{name!r}] must be a Module, an Optimizer or a state dict, got {type(item).__name__}"
+        )
+    for key, value in item.items():
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"save: the names in obj[{name!r}] must be non-empty strings, got {key!r}")
+        arrays[f"{name}/{key}"] = _host_array(value, f"save: obj[{name!r}][{key!r}]")
+    return {"kind": "module"}
+
+
+def _flatten_optimizer(name: str, state: Mapping[str, object], arrays: dict[str, numpy.ndarray]) -> dict:
+    where = f"save: obj[{name!r}]"
+    if not isinstance(state["type"], str):
+        raise TypeError(f"{where}['type'] must be the optimiser's class name, got {state['type']!r}")
+    hyperparameters = state["hyperparameters"]
+    if not isinstance(hyperparameters, Mapping):
+        raise TypeError(f"{where}['hyperparameters'] must be a dict, got {type(hyperparameters).__name__}")
+    plain = {}
+    for key, value in hyperparameters.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, numpy.integer, numpy.floating)):
+            raise TypeError(f"{where}['hyperparameters'][{key!r}] must be a number, got {value!r}")
+        plain[str(key)] = value.item() if isinstance(value, numpy.generic) else value
+    step_count = state["step_count"]
+    if isinstance(step_count, bool) or not isinstance(step_count, (int, numpy.integer)) or step_count < 0:
+        raise ValueError(f"{where}['step_count'] must be a non-negative integer, got {step_count!r}")
+    buffers = state["state"]
+    if not isinstance(buffers, (list, tuple)) or not all(isinstance(b, Mapping) for b in buffers):
+        raise TypeError(f"{where}['state'] must be a list of per-parameter dicts of arrays")
+    for index, per_parameter in enumerate(buffers):
+        for key, value in per_parameter.items():
+            if not isinstance(key, str) or not key:
+                raise TypeError(f"{where}['state'][{index}]: buffer names must be non-empty strings, got {key!r}")
+            arrays[f"{name}/state/{index}/{key}"] = _host_array(value, f"{where}['state'][{index}][{key!r}]")
+    return {
+        "kind": "optimizer",
+        "type": state["type"],
+        "hyperparameters": plain,
+        "step_count": int(step_count),
+        "buffers": [list(per_parameter) for per_parameter in buffers],
+    }
+
+
+def _host_array(value: object, where: str) -> numpy.ndarray:
+    array = backend.to_numpy(state_array(value, where))
+    # Only plain numbers: load reads with allow_pickle=False, so an object array could be written but never read.
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"{where} must hold numbers, got dtype {array.dtype}")
+    return array
+
+
+# --------------------------------------------------------------------------- load
 def load(path: str | os.PathLike, into: object = None) -> Checkpoint:
-    """Read a checkpoint; with ``into`` (a Module, Optimizer or dict of them), restore them in place.
+    """Read a checkpoint; with ``into``, restore the objects it names in place.
 
-    Every object in ``into`` is validated (names, shapes, dtypes) before any is changed.
+    Parameters
+    ----------
+    path : str or os.PathLike
+    into : Module, Optimizer or dict {name: Module | Optimizer}, optional
+        A bare Module (Optimizer) takes the file's "model" ("optimizer"), or its only
+        module (optimiser). Every object is checked against the file (parameter
+        names, shapes, dtypes; optimiser type, hyperparameters and buffers) before
+        any is changed, so a mismatch leaves all of them as they were.
+
+    Returns
+    -------
+    Checkpoint
+        name -> state dict with host NumPy arrays; for a file written from one state
+        dict, that state dict itself (ready for ``load_state_dict``). ``.metadata``
+        holds the file's metadata, the user's under "user".
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    CheckpointError
+        If the file is not a readable, consistent minibayes checkpoint (it names the file).
+    ValueError, TypeError
+        If an object in ``into`` does not fit the file (nothing is changed then).
     """
-    path = Path(path)
-    info, arrays = _read(path)
-    checkpoint = Checkpoint()
-    checkpoint.metadata = info
+    path = _as_path(path, "load")
+    info, arrays = read_checkpoint(path)
+    checkpoint = Checkpoint(metadata=info)
     for name, description in info["objects"].items():
-        prefix = f"{name}/"
-        if description["kind"] == "module":
-            checkpoint[name] = OrderedDict(
-                (key[len(prefix):], value) for key, value in arrays.items() if key.startswith(prefix)
-            )
-        else:
-            checkpoint[name] = {
-                "type": description["type"],
-                "hyperparameters": description["hyperparameters"],
-                "step_count": description["step_count"],
-                "state": [
-                    {buffer: arrays[f"{name}/state/{index}/{buffer}"] for buffer in buffers}
-                    for index, buffers in enumerate(description["buffers"])
-                ],
-            }
+        checkpoint[name] = _state_of(name, description, info, arrays)
     if into is not None:
-        _restore(checkpoint, _entries(into), path)
-    return checkpoint
+        _restore(checkpoint, into, path)
+    root = info.get("root")
+    return checkpoint if root is None else Checkpoint(checkpoint[root], metadata=info)
 
 
-def _restore(checkpoint: Checkpoint, targets: dict[str, object], path: Path) -> None:
-    missing = [name for name in targets if name not in checkpoint]
-    if missing:
-        raise ValueError(f"load: {path} holds {sorted(checkpoint)}, not {missing}")
-    # Validate everything first (load_state_dict raises before copying), then restore.
-    for name, target in targets.items():
-        if isinstance(target, Module):
-            own = dict(target.named_parameters())
-            if set(own) != set(checkpoint[name]):
-                raise ValueError(
-                    f"load: {name!r} in {path} has parameters {sorted(checkpoint[name])}, "
-                    f"the module has {sorted(own)}"
-                )
-    for name, target in targets.items():
-        target.load_state_dict(checkpoint[name])
+def _state_of(name: str, description: dict, info: dict, arrays: dict[str, numpy.ndarray]) -> object:
+    prefix = f"{name}/"
+    if description["kind"] == "module":
+        # In the order the metadata lists them, which is the module's named_parameters order.
+        return OrderedDict((key[len(prefix):], arrays[key]) for key in info["arrays"] if key.startswith(prefix))
+    return {
+        "type": description["type"],
+        "hyperparameters": dict(description["hyperparameters"]),
+        "step_count": description["step_count"],
+        "state": [{buffer: arrays[f"{prefix}state/{index}/{buffer}"] for buffer in buffers}
+                  for index, buffers in enumerate(description["buffers"])],
+    }
+
+
+def _targets(into: object, checkpoint: Checkpoint, path: Path) -> dict[str, Module | Optimizer]:
+    """``into`` as {name in the file: object}, checked against the kinds the file holds."""
+    kinds = {name: d["kind"] for name, d in checkpoint.metadata["objects"].items()}
+    if isinstance(into, (Module, Optimizer)):
+        kind, default = ("module", "model") if isinstance(into, Module) else ("optimizer", "optimizer")
+        names = [name for name, k in kinds.items() if k == kind]
+        if default in names:
+            return {default: into}
+        if len(names) == 1:
+            return {names[0]: into}
+        raise ValueError(f"load: {path} holds the {kind}s {names}; pass into={{name: object}} to choose one")
+    if not isinstance(into, Mapping):
+        raise TypeError(
+            f"load: into must be a Module, an Optimizer or a dict of them, got {type(into).__name__}"
+        )
+    absent = [name for name in into if name not in kinds]
+    if absent:
+        raise ValueError(f"load: {path} holds {sorted(kinds)}, not {absent}")
+    for name, target in into.items():
+        if not isinstance(target, (Module, Optimizer)):
+            raise TypeError(f"load: into[{name!r}] must be a Module or an Optimizer, got {type(target).__name__}")
+        wanted = "module" if isinstance(target, Module) else "optimizer"
+        if kinds[name] != wanted:
+            article = "an" if wanted == "optimizer" else "a"
+            raise ValueError(f"load: {name!r} in {path} holds a {kinds[name]}'s state, "
+                             f"into[{name!r}] wants {article} {wanted}'s")
+    return dict(into)
+
+
+def _restore(checkpoint: Checkpoint, into: object, path: Path) -> None:
+    """Check every target against the file and stage its arrays; only then commit them all."""
+    commits: list[Callable[[], object]] = []
+    for name, target in _targets(into, checkpoint, path).items():
+        try:
+            commits.append(target._prepare_load(checkpoint[name]))
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"load: {name!r} in {path} does not fit: {exc}") from exc
+    for commit in commits:
+        commit()
