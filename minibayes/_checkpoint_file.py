@@ -47,31 +47,33 @@ def write_checkpoint(path: Path, metadata: str, arrays: dict[str, numpy.ndarray]
     """
     arrays = {**arrays, METADATA_KEY: numpy.frombuffer(metadata.encode("utf-8"), dtype=numpy.uint8)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = _create_temporary(path)
+    handle, temporary, locked = _create_temporary(path)
     try:
         with handle:
             numpy.savez(handle, **arrays)
             handle.flush()
             os.fsync(handle.fileno())
-            if fcntl is not None:
+            if locked:
                 # Renamed before the lock is released: a save sweeping the folder meanwhile
                 # finds this temporary locked (a live writer's), never free to delete.
                 os.replace(temporary, path)
-        if fcntl is None:
-            os.replace(temporary, path)  # Windows cannot rename a file that is still open
+        if not locked:
+            os.replace(temporary, path)  # after closing: Windows cannot rename a file that is open
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
     _sync_folder(path.parent)
-    _remove_stray_temporaries(path)
+    if locked:  # without locks a live writer's temporary looks like a dead one's: leave them all
+        _remove_stray_temporaries(path)
 
 
 def _create_temporary(path: Path):
-    """A new file ``.<name>.<16 hex digits>.tmp`` beside ``path``, open for writing and locked (where locks exist).
+    """A new file ``.<name>.<16 hex digits>.tmp`` beside ``path``, open for writing; and whether it is locked.
 
-    A writer holds the lock until its temporary is renamed, and the OS releases
-    it when a writer dies: so an unlocked temporary is a killed writer's leftover.
+    A writer holds an exclusive lock on its temporary until it is renamed, and the
+    OS releases the lock when a writer dies: an unlocked temporary is a killed
+    writer's leftover. Without locks (Windows, some network file systems) none is taken.
     """
     while True:
         temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
@@ -82,26 +84,33 @@ def _create_temporary(path: Path):
             continue
         handle = os.fdopen(descriptor, "wb")
         if fcntl is None:
-            return handle, temporary
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+            return handle, temporary, False
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks
+            return handle, temporary, False
         # Another save's sweep may have taken the file, still unlocked, for a leftover and
         # removed it between our open and our lock: then start again under a new name.
         try:
             if os.stat(temporary).st_ino == os.fstat(descriptor).st_ino:
-                return handle, temporary
+                return handle, temporary, True
         except FileNotFoundError:
             pass
         handle.close()
 
 
 def _remove_stray_temporaries(path: Path) -> None:
-    """Delete the unlocked temporaries of ``path``: those of writers killed mid-save (live writers hold a lock)."""
-    if fcntl is None:
-        return
+    """Delete the unlocked temporaries of ``path``: those of writers killed mid-save (live writers hold a lock).
+
+    Housekeeping after a save that has succeeded, so a folder that cannot be listed is no error.
+    """
     prefix = f".{path.name}."
-    with os.scandir(path.parent) as entries:
-        strays = [e.path for e in entries if e.name.startswith(prefix)
-                  and _TEMPORARY_SUFFIX.fullmatch(e.name[len(prefix):])]
+    try:
+        with os.scandir(path.parent) as entries:
+            strays = [e.path for e in entries if e.name.startswith(prefix)
+                      and _TEMPORARY_SUFFIX.fullmatch(e.name[len(prefix):])]
+    except OSError:
+        return
     for stray in strays:
         try:
             descriptor = os.open(stray, os.O_RDONLY)
@@ -117,12 +126,20 @@ def _remove_stray_temporaries(path: Path) -> None:
 
 
 def _sync_folder(folder: Path) -> None:
-    """Flush the folder entry too, so that the rename itself survives a power cut (POSIX only)."""
+    """Flush the folder entry too, so that the rename itself survives a power cut (best effort, POSIX only).
+
+    The file's data is already on disk; some file systems cannot fsync a folder, and that is no reason to fail.
+    """
     if os.name != "posix":
         return
-    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(descriptor)
+    except OSError:
+        pass
     finally:
         os.close(descriptor)
 

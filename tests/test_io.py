@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import minibayes as mb
+import minibayes._checkpoint_file as checkpoint_file
 from minibayes import nn, optim
 
 REPO = Path(__file__).resolve().parents[1]
@@ -429,6 +430,43 @@ def test_a_live_writers_temporary_is_left_alone(tmp_path):
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # as a writer holds it until its rename
         mb.save(nn.Dense(2, 2), path)
         assert live.exists() and not dead.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX advisory locks")
+def test_a_temporary_swept_before_its_writer_locked_it_is_replaced(tmp_path, monkeypatch):
+    """The window between creating a temporary and locking it: a sweep by another save may delete it then."""
+    import fcntl
+    import types
+
+    swept = []
+
+    def flock(descriptor, operation):
+        if operation == fcntl.LOCK_EX and not swept:  # another save's sweep gets there first
+            swept.extend(p.name for p in tmp_path.glob(".model.npz.*.tmp"))
+            for name in swept:
+                (tmp_path / name).unlink()
+        fcntl.flock(descriptor, operation)
+
+    monkeypatch.setattr(checkpoint_file, "fcntl", types.SimpleNamespace(
+        LOCK_EX=fcntl.LOCK_EX, LOCK_NB=fcntl.LOCK_NB, flock=flock))
+    model = nn.Dense(2, 3)
+    path = mb.save(model, tmp_path / "model.npz")
+    assert len(swept) == 1 and [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    assert_bit_identical(snapshot(model), dict(mb.load(path)["model"]))
+
+
+def test_without_locks_saves_still_work_and_leave_other_temporaries_alone(tmp_path, monkeypatch):
+    def no_locks(descriptor, operation):
+        raise OSError(37, "No locks available")
+
+    if checkpoint_file.fcntl is not None:
+        monkeypatch.setattr(checkpoint_file.fcntl, "flock", no_locks)
+    maybe_live = tmp_path / ".model.npz.0011223344556677.tmp"  # without locks, a live writer's looks dead
+    maybe_live.write_bytes(b"in progress")
+    model = nn.Dense(2, 3)
+    path = mb.save(model, tmp_path / "model.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [maybe_live.name, "model.npz"]
+    assert_bit_identical(snapshot(model), dict(mb.load(path)["model"]))
 
 
 def test_save_rejects_what_it_cannot_store_before_touching_the_disk(tmp_path):
