@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy
 
@@ -68,7 +69,7 @@ def write_checkpoint(path: Path, metadata: str, arrays: dict[str, numpy.ndarray]
         _remove_stray_temporaries(path)
 
 
-def _create_temporary(path: Path):
+def _create_temporary(path: Path) -> tuple[BinaryIO, Path, bool]:
     """A new file ``.<name>.<16 hex digits>.tmp`` beside ``path``, open for writing; and whether it is locked.
 
     A writer holds an exclusive lock on its temporary until it is renamed, and the
