@@ -182,7 +182,9 @@ class Module:
         """
         where = f"load_state_dict into {type(self).__name__}"
         if not isinstance(state_dict, Mapping):
-            raise TypeError(f"{where}: state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}")
+            raise TypeError(
+                f"{where}: state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}"
+            )
         if not isinstance(strict, bool):
             raise TypeError(f"{where}: strict must be True or False, got {strict!r}")
         own = dict(self.named_parameters())
