@@ -30,26 +30,31 @@ def check_inputs(X: object, name: str = "X") -> object:
 
     A 1-D ``X`` of shape (n,) is taken as n samples of a single feature.
     """
-    ndim = getattr(X, "ndim", None)  # arrays and Tensors
+    ndim = getattr(X, "ndim", None)  # arrays, Tensors and sparse matrices
     if ndim is None:
         try:
-            ndim = numpy.ndim(X)  # nested lists
-        except ValueError:  # ragged: let check_array say so
+            # Nested lists and other array-likes: numpy.asarray goes through __array__, where
+            # numpy.ndim would call __array_function__, which an array-like need not support.
+            X = numpy.asarray(X)
+            ndim = X.ndim
+        except (ValueError, TypeError):  # ragged: let check_array say so
             ndim = 2
     if ndim == 1:
         return check_array(X, name, ndim=1, dtype=numpy.float64).reshape(-1, 1)
     return check_array(X, name, ndim=2, dtype=numpy.float64)
 
 
-def check_fitted_inputs(X: object, n_features: int, name: str = "X") -> object:
-    """``check_inputs`` plus the number of features the estimator was fitted with."""
+def check_fitted_inputs(X: object, n_features: int, name: str = "X", owner: str = "the estimator") -> object:
+    """``check_inputs`` plus the number of features the estimator (``owner``) was fitted with."""
     X = check_inputs(X, name)
-    check_n_features(X, n_features, name)
+    check_n_features(X, n_features, name, owner)
     return X
 
 
 def check_targets(t: object, n_samples: int, name: str = "t") -> object:
     """``t`` as a finite float64 backend vector of shape (n_samples,)."""
+    if t is None:
+        raise ValueError(f"this estimator requires {name} to be passed, but the target {name} is None")
     t = check_array(t, name, ndim=1, dtype=numpy.float64)
     if t.shape[0] != n_samples:
         raise ValueError(

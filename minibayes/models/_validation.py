@@ -83,6 +83,9 @@ def check_array(
     from ..autograd.tensor import Tensor  # noqa: PLC0415 (models need not load autograd at import)
 
     data = X.data if isinstance(X, Tensor) else X
+    if hasattr(data, "toarray") and hasattr(data, "nnz"):  # scipy.sparse: densifying could exhaust memory
+        raise TypeError(f"{name} is a sparse matrix, and sparse input is not supported; pass a dense array "
+                        f"({name}.toarray()) if it fits in memory")
     if not hasattr(data, "dtype"):
         try:
             # Nested lists go through NumPy first so float lists become float64
@@ -91,18 +94,31 @@ def check_array(
         except (ValueError, TypeError) as exc:  # ragged lists
             raise ValueError(f"{name} must be a rectangular array of numbers: {exc}") from exc
     kind = numpy.dtype(data.dtype).kind
+    if kind == "O" and isinstance(data, numpy.ndarray):
+        # A host object array of numbers (a pandas column, say) is read as float64; anything
+        # that is not a number (None, a dict, a string) is a type error.
+        try:
+            # float() entry by entry: astype would turn None into NaN, and a missing value is not a number.
+            data = numpy.vectorize(float, otypes=[numpy.float64])(data)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} has dtype object with an entry that is not a number: {exc}") from exc
+        kind = "f"
     if kind == "c":
         raise TypeError(f"{name} must be real-valued; got complex dtype {data.dtype}")
     if kind not in "biuf":
         raise TypeError(f"{name} must hold numbers (a float, int or bool dtype); got dtype {data.dtype}")
     if data.ndim != ndim:
         shape_hint = "(n_samples, n_features)" if ndim == 2 else f"{ndim} dimensions"
-        extra = " (reshape a single feature with X.reshape(-1, 1))" if ndim == 2 and data.ndim == 1 else ""
+        extra = (f" (Reshape your data with {name}.reshape(-1, 1) if it holds a single feature)"
+                 if ndim == 2 and data.ndim == 1 else "")
         raise ValueError(f"{name} must be a {ndim}-D array {shape_hint}; got shape {tuple(data.shape)}{extra}")
+    # The wording of these two is scikit-learn's, which its estimator checks look for.
     if data.shape[0] < min_samples:
-        raise ValueError(f"{name} needs at least {min_samples} sample(s); got shape {tuple(data.shape)}")
+        raise ValueError(f"{name} has {data.shape[0]} sample(s) (shape={tuple(data.shape)}) while a minimum of "
+                         f"{min_samples} is required.")
     if ndim == 2 and data.shape[1] < min_features:
-        raise ValueError(f"{name} needs at least {min_features} feature(s); got shape {tuple(data.shape)}")
+        raise ValueError(f"{name} has {data.shape[1]} feature(s) (shape={tuple(data.shape)}) while a minimum of "
+                         f"{min_features} is required.")
     if dtype is not None:
         target = numpy.dtype(dtype)
     elif kind == "f" and numpy.dtype(data.dtype) in (numpy.float32, numpy.float64):
@@ -169,10 +185,11 @@ def check_is_fitted(estimator: object, *attributes: str) -> None:
         )
 
 
-def check_n_features(X: object, n_features: int, name: str = "X") -> None:
-    """``X`` (already checked 2-D) must have the ``n_features`` columns the estimator was fitted on."""
+def check_n_features(X: object, n_features: int, name: str = "X", owner: str = "the estimator") -> None:
+    """``X`` (already checked 2-D) must have the ``n_features`` columns the estimator (``owner``) was fitted on."""
     if X.shape[1] != n_features:
-        raise ValueError(f"{name} has {X.shape[1]} features, but the estimator was fitted with {n_features}")
+        raise ValueError(f"{name} has {X.shape[1]} features, but {owner} is expecting {n_features} features as "
+                         "input (the number it was fitted on)")
 
 
 def check_fitted_input(estimator: object, fitted_attribute: str, X: object, name: str = "X",
@@ -183,5 +200,6 @@ def check_fitted_input(estimator: object, fitted_attribute: str, X: object, name
     """
     check_is_fitted(estimator, fitted_attribute)
     X = check_array(X, name)
-    check_n_features(X, estimator.n_features_in_ if n_features is None else n_features, name)
+    check_n_features(X, estimator.n_features_in_ if n_features is None else n_features, name,
+                     type(estimator).__name__)
     return X

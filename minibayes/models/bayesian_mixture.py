@@ -31,6 +31,7 @@ from ._gaussian import (
     LOG_2PI, GaussianStatistics, log_gaussian_prob, logsumexp, normalize_log, precision_cholesky_from_covariances,
     precisions_from_cholesky,
 )
+from ._estimator import DensityEstimator
 from ._validation import ConvergenceWarning, check_array, check_fitted_input, check_random_state, check_scalar
 from .mixture import check_mixture_hyperparameters, initial_responsibilities
 
@@ -56,7 +57,7 @@ def log_wishart_norm(log_det_W, nu, n_features):
             - gammaln(0.5 * (nu[..., None] + 1.0 - i)).sum(axis=-1))
 
 
-class BayesianGaussianMixture:
+class BayesianGaussianMixture(DensityEstimator):
     """Variational Bayesian Gaussian mixture with full covariances, PRML (10.37)-(10.77).
 
     Parameters

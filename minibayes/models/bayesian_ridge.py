@@ -35,6 +35,7 @@ import numpy
 
 from .. import backend
 from ._linear_validation import check_fitted_inputs, check_inputs, check_targets
+from ._estimator import Regressor
 from ._validation import check_is_fitted, check_scalar
 from .evidence import EvidenceSpectrum
 
@@ -61,7 +62,7 @@ def _centred_statistics(X: object, t: object, x_mean: object) -> tuple[object, o
     return gram, moment
 
 
-class BayesianRidge:
+class BayesianRidge(Regressor):
     """Bayesian ridge regression: Gaussian prior on w, Gamma hyperpriors on both precisions (seed slide).
 
     Parameters
@@ -105,7 +106,7 @@ class BayesianRidge:
     n_features_in_ : int
     """
 
-    def __init__(self, max_iter: int = 300, tol: float = 1e-3, alpha_1: float = 1e-6, alpha_2: float = 1e-6,
+    def __init__(self, *, max_iter: int = 300, tol: float = 1e-3, alpha_1: float = 1e-6, alpha_2: float = 1e-6,
                  lambda_1: float = 1e-6, lambda_2: float = 1e-6, alpha_init: float | None = None,
                  lambda_init: float | None = None, fit_intercept: bool = True) -> None:
         self.max_iter = max_iter
@@ -132,14 +133,14 @@ class BayesianRidge:
         return (spectrum.log_evidence(lam, alpha) + self.lambda_1 * math.log(lam) - self.lambda_2 * lam
                 + self.alpha_1 * math.log(alpha) - self.alpha_2 * alpha)
 
-    def fit(self, X: object, t: object) -> BayesianRidge:
-        """Fit w, alpha and lambda to X of shape (n_samples, n_features) and t of shape (n_samples,).
+    def fit(self, X: object, y: object) -> BayesianRidge:
+        """Fit w, alpha and lambda to X of shape (n_samples, n_features) and y (PRML's t) of shape (n_samples,).
 
         A 1-D X is read as one feature. Bad input raises before any attribute changes.
         """
         self._check_hyperparameters()
         X = check_inputs(X)
-        t = check_targets(t, X.shape[0])
+        t = check_targets(y, X.shape[0], "y")
         xp = backend.array_module(X)
         n = X.shape[0]
         if self.fit_intercept:
@@ -193,7 +194,7 @@ class BayesianRidge:
         sqrt(1/alpha + (x - x_mean)^T S_N (x - x_mean)) (PRML 3.59 with the centred inputs the weights were fitted on).
         """
         check_is_fitted(self, "coef_")
-        X = check_fitted_inputs(X, self.n_features_in_)
+        X = check_fitted_inputs(X, self.n_features_in_, owner=type(self).__name__)
         mean = X @ self.coef_ + self.intercept_
         if not return_std:
             return mean

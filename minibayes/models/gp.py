@@ -24,6 +24,7 @@ from .. import backend
 from ..autograd.ops import cholesky, diag, exp, getitem, log, solve_triangular
 from ..autograd.tensor import Tensor
 from ._linear_validation import check_fitted_inputs, check_inputs, check_precision, check_targets, cholesky_factor
+from ._estimator import Regressor
 from ._validation import check_is_fitted, check_random_state, check_scalar
 from .kernels import RBF, _Kernel
 
@@ -59,7 +60,7 @@ def log_marginal_likelihood(theta: Tensor, kernel: _Kernel, X: object, t: object
     return -log(diag(L)).sum() - 0.5 * (a * a).sum() - 0.5 * n * _LOG_2PI
 
 
-class GaussianProcessRegressor:
+class GaussianProcessRegressor(Regressor):
     """GP regression with a kernel plus white noise, hyperparameters by maximising the evidence (PRML 6.4.3).
 
     Parameters
@@ -98,7 +99,7 @@ class GaussianProcessRegressor:
     X of shape (n,) is read as one feature. Bad input raises before any attribute changes.
     """
 
-    def __init__(self, kernel: _Kernel | None = None, noise: float = 0.1, optimize: bool = True,
+    def __init__(self, kernel: _Kernel | None = None, *, noise: float = 0.1, optimize: bool = True,
                  max_iter: int = 200) -> None:
         self.kernel = kernel
         self.noise = noise
@@ -120,7 +121,7 @@ class GaussianProcessRegressor:
         value.backward()
         return float(value.item()), backend.to_numpy(theta_t.grad.data).astype(numpy.float64)
 
-    def fit(self, X: object, t: object) -> GaussianProcessRegressor:
+    def fit(self, X: object, y: object) -> GaussianProcessRegressor:
         """Fit theta (if ``optimize``) and factor C_N.
 
         X : array of shape (n_samples, n_features) or (n_samples,);  t : array of shape (n_samples,).
@@ -129,7 +130,7 @@ class GaussianProcessRegressor:
         noise = check_precision(self.noise, "noise")
         check_scalar(self.max_iter, "max_iter", int, min_value=1)
         X = check_inputs(X)
-        t = check_targets(t, X.shape[0])
+        t = check_targets(y, X.shape[0], "y")
         theta = numpy.append(kernel.theta, math.log(noise))
         n_iter = 0
         if self.optimize:
@@ -177,7 +178,7 @@ class GaussianProcessRegressor:
     def _posterior(self, X: object) -> tuple[object, object, object]:
         """Mean (6.66), shape (m,); v = L^-1 K(X_train, X), shape (n, m); the query points X (m, D)."""
         check_is_fitted(self, "alpha_")
-        X = check_fitted_inputs(X, self.n_features_in_)
+        X = check_fitted_inputs(X, self.n_features_in_, owner=type(self).__name__)
         K_star = self.kernel_(self.X_train_, X)
         return K_star.T @ self.alpha_, backend.solve_triangular(self.L_, K_star, lower=True), X
 

@@ -15,6 +15,7 @@ import math
 import warnings
 
 from .. import backend
+from ._estimator import Clusterer
 from ._validation import ConvergenceWarning, check_array, check_fitted_input, check_random_state, check_scalar
 
 __all__ = ["KMeans", "squared_distances", "kmeans_plusplus"]
@@ -55,7 +56,7 @@ def kmeans_plusplus(X: object, n_clusters: int, rng: object) -> object:
     return centers
 
 
-class KMeans:
+class KMeans(Clusterer):
     """K-means by alternating E and M steps, PRML (9.1)-(9.4).
 
     Parameters
@@ -84,6 +85,8 @@ class KMeans:
         J after each E-step and each M-step in turn (Figure 9.2), for the kept run.
     n_iter_ : int   converged_ : bool   n_features_in_ : int
     """
+
+    _is_transformer = True  # has transform: scikit-learn's Pipeline may chain it
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init=1, max_iter=300, tol=1e-4, random_state=None):
         self.n_clusters = n_clusters
@@ -192,3 +195,7 @@ class KMeans:
     def fit_predict(self, X, y=None):
         """Fit, then labels_, shape (n_samples,)."""
         return self.fit(X).labels_
+
+    def fit_transform(self, X, y=None):
+        """Fit, then the distances of X to the centres, shape (n_samples, n_clusters)."""
+        return self.fit(X).transform(X)

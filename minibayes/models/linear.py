@@ -28,6 +28,7 @@ from ._linear_validation import (
     check_fitted_inputs, check_inputs, check_precision, check_targets, cho_solve, cholesky_factor, eye_like,
     half_logdet,
 )
+from ._estimator import Regressor
 from ._validation import ConvergenceWarning, check_array, check_is_fitted, check_random_state, check_scalar
 from .basis import IdentityBasis
 from .evidence import EvidenceSpectrum, log_evidence
@@ -131,7 +132,7 @@ def _condition(prior: _Gaussian, Phi: object, t: object, beta: float) -> tuple[_
 
 
 # --------------------------------------------------------------------------- the estimator
-class BayesianLinearRegression:
+class BayesianLinearRegression(Regressor):
     """Bayesian linear regression y(x, w) = w^T phi(x), t = y + N(0, 1/beta), prior on w (PRML 3.3).
 
     Parameters
@@ -180,7 +181,7 @@ class BayesianLinearRegression:
     ``TypeError`` naming the argument before any attribute changes.
     """
 
-    def __init__(self, basis: Callable | None = None, alpha: float = 1.0, beta: float = 1.0,
+    def __init__(self, basis: Callable | None = None, *, alpha: float = 1.0, beta: float = 1.0,
                  prior_mean: object = None, prior_covariance: object = None,
                  fit_hyperparameters: bool = False, max_iter: int = 1000, tol: float = 1e-8) -> None:
         self.basis = basis
@@ -193,12 +194,13 @@ class BayesianLinearRegression:
         self.tol = tol
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: object, t: object) -> BayesianLinearRegression:
-        """Posterior of w given all of (X, t), after evidence maximisation if asked.
+    def fit(self, X: object, y: object) -> BayesianLinearRegression:
+        """Posterior of w given all of (X, y), after evidence maximisation if asked.
 
-        X : array of shape (n_samples, n_features) or (n_samples,);  t : array of shape (n_samples,).
+        X : array of shape (n_samples, n_features) or (n_samples,);  y : array of shape (n_samples,),
+        PRML's targets t (named y, as every scikit-learn estimator names them).
         """
-        Phi, t, n_features = self._design_and_targets(X, t)
+        Phi, t, n_features = self._design_and_targets(X, y)
         self._check_hyperparameters(Phi.shape[1])
         beta = check_precision(self.beta, "beta")
         alpha = None if self.prior_covariance is not None else check_precision(self.alpha, "alpha")
@@ -215,7 +217,7 @@ class BayesianLinearRegression:
         self.n_iter_, self.converged_ = n_iter, converged
         return self
 
-    def partial_fit(self, X: object, t: object) -> BayesianLinearRegression:
+    def partial_fit(self, X: object, y: object) -> BayesianLinearRegression:
         """Condition the current posterior on a new batch: the posterior becomes the prior (PRML Figure 3.7).
 
         Any split of the data into batches gives the batch posterior of ``fit`` and the same
@@ -225,7 +227,7 @@ class BayesianLinearRegression:
             raise ValueError("partial_fit keeps alpha and beta fixed; fit_hyperparameters=True needs the "
                              "whole data set at once (use fit)")
         fitted = hasattr(self, "posterior_mean_")
-        Phi, t, n_features = self._design_and_targets(X, t, self.n_features_in_ if fitted else None)
+        Phi, t, n_features = self._design_and_targets(X, y, self.n_features_in_ if fitted else None)
         self._check_hyperparameters(Phi.shape[1])
         beta = self.beta_ if fitted else check_precision(self.beta, "beta")
         alpha = self.alpha_ if fitted else (None if self.prior_covariance is not None
@@ -243,8 +245,8 @@ class BayesianLinearRegression:
 
     def _design_and_targets(self, X: object, t: object, n_features: int | None = None) -> tuple:
         """Checked Phi (n_samples, M), t (n_samples,) and the number of input features."""
-        X = check_inputs(X) if n_features is None else check_fitted_inputs(X, n_features)
-        t = check_targets(t, X.shape[0])
+        X = check_inputs(X) if n_features is None else check_fitted_inputs(X, n_features, owner=type(self).__name__)
+        t = check_targets(t, X.shape[0], "y")
         Phi = (self.basis if self.basis is not None else IdentityBasis())(X)
         return check_array(Phi, "basis(X)", dtype=numpy.float64), t, X.shape[1]
 
@@ -325,7 +327,7 @@ class BayesianLinearRegression:
     # ------------------------------------------------------------------ prediction
     def _fitted_design(self, X: object) -> object:
         check_is_fitted(self, "posterior_mean_")
-        X = check_fitted_inputs(X, self.n_features_in_)
+        X = check_fitted_inputs(X, self.n_features_in_, owner=type(self).__name__)
         return (self.basis if self.basis is not None else IdentityBasis())(X)
 
     def predictive_variance_terms(self, X: object) -> tuple[object, object]:

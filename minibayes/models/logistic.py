@@ -22,6 +22,7 @@ from .. import backend
 from ._linear_validation import (
     check_binary_targets, check_fitted_inputs, check_inputs, check_precision, cho_solve, cholesky_factor,
 )
+from ._estimator import Classifier
 from ._validation import ConvergenceWarning, check_array, check_is_fitted, check_random_state, check_scalar
 from .basis import IdentityBasis
 
@@ -37,6 +38,40 @@ _MC_BLOCK = 2**22
 def _softplus(a: object) -> object:
     """ln(1 + e^a) without overflow."""
     return backend.array_module(a).logaddexp(0.0, a)
+
+
+def encode_binary_labels(y: object, n_samples: int, like: object) -> tuple[numpy.ndarray, object]:
+    """The two class labels of ``y`` and its targets t_n in {0, 1} (t_n = 1 for the larger label, class C_1).
+
+    y : array-like of shape (n_samples,) holding exactly two distinct labels (numbers or strings).
+    Returns ``classes`` (host array of the two sorted labels) and t, a float64 vector on ``like``'s backend.
+    One host copy of y: the labels are counted on the host (strings live only there).
+    """
+    if y is None:
+        raise ValueError("this estimator requires y to be passed, but the target y is None")
+    labels = numpy.asarray(backend.to_numpy(y) if hasattr(y, "dtype") else y)
+    if labels.ndim != 1:
+        raise ValueError(f"y must be a 1-D array of class labels of shape (n_samples,); got shape {labels.shape}")
+    if labels.shape[0] != n_samples:
+        raise ValueError(f"X and y have different numbers of samples: {n_samples} and {labels.shape[0]}")
+    kind = labels.dtype.kind
+    if kind == "c" or (kind == "O" and any(isinstance(v, (complex, dict, list)) for v in labels)):
+        raise TypeError(f"y must hold class labels (numbers or strings); got dtype {labels.dtype}")
+    if kind == "f":
+        if not numpy.isfinite(labels).all():
+            bad = "NaN" if numpy.isnan(labels).any() else "infinity"
+            raise ValueError(f"y contains {bad}; class labels must be finite")
+        if not (labels == numpy.round(labels)).all():
+            raise ValueError("Unknown label type: continuous. y must hold class labels, not continuous values "
+                             "(this is a classifier)")
+    try:
+        classes = numpy.unique(labels)
+    except TypeError as exc:  # mixed strings and numbers
+        raise TypeError(f"y must hold class labels of one kind (numbers or strings): {exc}") from exc
+    if classes.shape[0] != 2:
+        raise ValueError(f"Only binary classification is supported: y must hold exactly two classes; "
+                         f"got {classes.shape[0]} class(es) {classes.tolist()[:5]}")
+    return classes, backend.on_backend_of(like, (labels == classes[1]).astype(numpy.float64))
 
 
 def _check_weights(w: object, Phi: object, t: object | None = None) -> tuple:
@@ -100,7 +135,7 @@ def probit_predictive(mu: object, variance: object) -> object:
     return backend.special(mu).expit(kappa * mu)  # (4.155)
 
 
-class BayesianLogisticRegression:
+class BayesianLogisticRegression(Classifier):
     """Two-class logistic regression with a Gaussian prior on w and a Laplace posterior (PRML 4.5).
 
     Parameters
@@ -116,6 +151,8 @@ class BayesianLogisticRegression:
 
     Attributes
     ----------
+    classes_ : host array of shape (2,)
+        The two labels of y, sorted; classes_[1] is C_1 (t = 1), classes_[0] is C_2 (t = 0).
     coef_ : array of shape (M,)
         w_MAP, the mode of the posterior.
     posterior_precision_ : array of shape (M, M)
@@ -132,10 +169,11 @@ class BayesianLogisticRegression:
 
     Notes
     -----
-    X of shape (n,) is read as one feature; t must hold 0s and 1s. Bad input raises before any state changes.
+    X of shape (n,) is read as one feature; y holds any two labels (numbers or strings). Bad input raises
+    before any state changes.
     """
 
-    def __init__(self, basis=None, alpha: float = 1.0, max_iter: int = 100, tol: float = 1e-10) -> None:
+    def __init__(self, basis=None, *, alpha: float = 1.0, max_iter: int = 100, tol: float = 1e-10) -> None:
         self.basis = basis
         self.alpha = alpha
         self.max_iter = max_iter
@@ -145,7 +183,7 @@ class BayesianLogisticRegression:
         Phi = (self.basis if self.basis is not None else IdentityBasis())(X)
         return check_array(Phi, "basis(X)", dtype=numpy.float64)
 
-    def fit(self, X: object, t: object) -> BayesianLogisticRegression:
+    def fit(self, X: object, y: object) -> BayesianLogisticRegression:
         """w_MAP by Newton's method, then the Hessian there as the posterior precision (PRML 4.142-4.145).
 
         X : array of shape (n_samples, n_features) or (n_samples,);  t : array of shape (n_samples,) in {0, 1}.
@@ -154,7 +192,7 @@ class BayesianLogisticRegression:
         check_scalar(self.max_iter, "max_iter", int, min_value=1)
         check_scalar(self.tol, "tol", float, min_value=0.0)
         X = check_inputs(X)
-        t = check_binary_targets(t, X.shape[0])
+        classes, t = encode_binary_labels(y, X.shape[0], like=X)
         Phi = self._design(X)
         xp = backend.array_module(Phi)
         w = xp.zeros(Phi.shape[1], dtype=Phi.dtype)
@@ -181,6 +219,7 @@ class BayesianLogisticRegression:
         precision = _precision(w, Phi, alpha)  # the Hessian at the mode (4.143)
         L = cholesky_factor(precision, "the posterior precision")
         covariance = cho_solve(L, xp.eye(L.shape[0], dtype=L.dtype))  # S_N is asked for; predict uses L
+        self.classes_ = classes
         self.coef_, self.posterior_precision_, self.precision_cholesky_ = w, precision, L
         self.posterior_covariance_ = 0.5 * (covariance + covariance.T)
         self.log_posterior_, self.n_iter_, self.converged_ = value, n_iter, converged
@@ -189,7 +228,7 @@ class BayesianLogisticRegression:
 
     def _fitted_design(self, X: object) -> object:
         check_is_fitted(self, "coef_")
-        return self._design(check_fitted_inputs(X, self.n_features_in_))
+        return self._design(check_fitted_inputs(X, self.n_features_in_, owner=type(self).__name__))
 
     def activation_moments(self, X: object) -> tuple[object, object]:
         """Mean and variance of a = w^T phi under q(w): mu_a = w_MAP^T phi (4.149), sigma_a^2 = phi^T S_N phi (4.150).
@@ -229,6 +268,10 @@ class BayesianLogisticRegression:
         return backend.array_module(p).stack([1.0 - p, p], axis=1)
 
     def predict(self, X: object) -> object:
-        """Class labels 0/1, shape (n_samples,): p(C_1 | x) > 1/2, i.e. w_MAP^T phi > 0 (kappa > 0 keeps the sign)."""
+        """Class labels from ``classes_``, shape (n_samples,): C_1 = classes_[1] where p(C_1 | x) > 1/2,
+        i.e. w_MAP^T phi > 0 (kappa > 0 keeps the sign)."""
         mean, _ = self.activation_moments(X)
-        return (mean > 0).astype(numpy.int64)
+        index = (mean > 0).astype(numpy.int64)
+        if self.classes_.dtype.kind in "biuf":  # numeric labels stay on the device
+            return backend.on_backend_of(mean, self.classes_)[index]
+        return self.classes_[backend.to_numpy(index)]  # strings exist only on the host

@@ -22,6 +22,7 @@ from ._gaussian import (
     COVARIANCE_TYPES, GaussianStatistics, log_gaussian_prob, logsumexp, normalize_log,
     precision_cholesky_from_covariances, precision_cholesky_from_precisions, precisions_from_cholesky,
 )
+from ._estimator import DensityEstimator
 from ._validation import (
     ComponentCollapseWarning, ConvergenceWarning, check_array, check_fitted_input, check_is_fitted,
     check_random_state, check_scalar,
@@ -76,7 +77,7 @@ def sample_mixture(weights, means, covariances, covariance_type, n_samples, rng)
     return means[labels] + offsets, labels
 
 
-class GaussianMixture:
+class GaussianMixture(DensityEstimator):
     """Maximum-likelihood Gaussian mixture by EM, PRML (9.7), (9.23)-(9.27).
 
     Parameters

@@ -11,7 +11,10 @@ at most N - 1 and the N x D data matrix is cheaper to decompose directly
 
 from __future__ import annotations
 
+import math
+
 from .. import backend
+from ._estimator import Estimator
 from ._validation import check_array, check_fitted_input, check_scalar
 
 __all__ = ["PCA", "principal_subspace"]
@@ -71,7 +74,7 @@ def principal_subspace(X: object, mean: object, n_components: int, solver: str =
     return xp.maximum(eigenvalues, 0.0), xp.ascontiguousarray(components), total_variance
 
 
-class PCA:
+class PCA(Estimator):
     """Projection onto the M directions of maximum variance, PRML (12.1)-(12.5).
 
     Parameters
@@ -91,6 +94,8 @@ class PCA:
     noise_variance_ : float  mean of the D - M discarded eigenvalues (the PPCA sigma^2 of 12.46)
     n_components_, n_features_in_, n_samples_
     """
+
+    _is_transformer = True  # has transform: scikit-learn's Pipeline may chain it
 
     def __init__(self, n_components=None, *, solver="auto"):
         self.n_components = n_components
@@ -127,4 +132,36 @@ class PCA:
         return Z @ self.components_ + self.mean_
 
     def fit_transform(self, X, y=None):
+        """Fit, then the projections of X, shape (n_samples, M)."""
         return self.fit(X).transform(X)
+
+    def score_samples(self, X):
+        """ln N(x_n | x_bar, C) under the PPCA model of the fitted subspace, shape (n_samples,).
+
+        C = W W^T + sigma^2 I with W = U_M (L_M - sigma^2 I)^(1/2) and sigma^2 = ``noise_variance_``, the
+        maximum-likelihood PPCA of the same data (PRML 12.45-12.46), so that PCA, like scikit-learn's,
+        can be scored and cross-validated. C has the eigenvalues lambda_i along u_i and sigma^2 on the
+        rest, so with z_i = u_i^T (x - x_bar):
+            ln p(x) = -1/2 (D ln 2pi + sum_i ln lambda_i + (D - M) ln sigma^2
+                            + sum_i z_i^2 / lambda_i + (||x - x_bar||^2 - ||z||^2) / sigma^2)
+        (the sigma^2 terms vanish when M = D, where C = S).
+        """
+        X = check_fitted_input(self, "components_", X)
+        xp = backend.array_module(X)
+        n_features, n_components = self.n_features_in_, self.n_components_
+        discarded, sigma2 = n_features - n_components, self.noise_variance_
+        if not float(self.explained_variance_.min()) > 0 or (discarded and not sigma2 > 0):
+            raise ValueError("score needs a non-singular covariance C, but the data lie in a subspace of fewer "
+                             "dimensions than n_features (a zero eigenvalue of S); keep fewer components")
+        centred = X - self.mean_
+        Z = centred @ self.components_.T
+        log_det = float(xp.log(self.explained_variance_).sum())
+        mahalanobis = ((Z * Z) / self.explained_variance_).sum(axis=1)
+        if discarded:
+            log_det += discarded * math.log(sigma2)
+            mahalanobis = mahalanobis + ((centred * centred).sum(axis=1) - (Z * Z).sum(axis=1)) / sigma2
+        return -0.5 * (n_features * math.log(2.0 * math.pi) + log_det + mahalanobis)
+
+    def score(self, X, y=None):
+        """Mean of ``score_samples``: ln p(X) / N under the PPCA model of the fitted subspace (PRML 12.44)."""
+        return float(self.score_samples(X).mean())

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from .. import backend
 from ._gaussian import LOG_2PI
+from ._estimator import DensityEstimator
 from ._validation import (
     ConvergenceWarning, check_array, check_fitted_input, check_is_fitted, check_random_state, check_scalar,
 )
@@ -67,7 +68,7 @@ def ppca_log_likelihood(X, mean, W, sigma2):
     return -0.5 * (n_features * LOG_2PI + log_det_C + mahalanobis)
 
 
-class PPCA:
+class PPCA(DensityEstimator):
     """Probabilistic PCA by maximum likelihood, PRML (12.31)-(12.57).
 
     Parameters
@@ -91,6 +92,8 @@ class PPCA:
     log_likelihoods_ : list of float  ln p(X | theta) / N at every EM iteration (E-step on the previous M-step's theta)
     n_iter_, converged_ (EM only; 0 and True for the closed form), n_features_in_
     """
+
+    _is_transformer = True  # has transform: scikit-learn's Pipeline may chain it
 
     def __init__(self, n_components, *, method="closed_form", max_iter=1000, tol=1e-8, solver="auto",
                  random_state=None):
@@ -184,6 +187,10 @@ class PPCA:
     def transform(self, X):
         """E[z_n | x_n] = M^-1 W^T (x_n - mu), shape (n_samples, M)."""
         return self.posterior(X).mean
+
+    def fit_transform(self, X, y=None):
+        """Fit, then E[z_n | x_n] for the rows of X, shape (n_samples, M)."""
+        return self.fit(X).transform(X)
 
     def inverse_transform(self, Z):
         """E[x | z] = W z + mu (12.33), shape (n_samples, D)."""

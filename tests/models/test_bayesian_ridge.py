@@ -100,7 +100,7 @@ def test_one_dimensional_x_is_one_feature():
     "X, t, error, match",
     [
         (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 1.0]]), np.zeros(3), ValueError, "X contains NaN"),
-        (np.ones((3, 2)), np.array([0.0, -np.inf, 1.0]), ValueError, "t contains infinity"),
+        (np.ones((3, 2)), np.array([0.0, -np.inf, 1.0]), ValueError, "y contains infinity"),
         (np.ones((3, 2)), np.zeros(2), ValueError, "different numbers of samples"),
         (np.ones((3, 2), dtype=complex), np.zeros(3), TypeError, "X"),
     ],

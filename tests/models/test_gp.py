@@ -133,7 +133,7 @@ def test_kernels_evaluate_their_formulas():
     "X, t, error, match",
     [
         (np.array([[0.0], [np.nan]]), np.zeros(2), ValueError, "X contains NaN"),
-        (np.zeros((3, 1)), np.array([0.0, np.inf, 0.0]), ValueError, "t contains infinity"),
+        (np.zeros((3, 1)), np.array([0.0, np.inf, 0.0]), ValueError, "y contains infinity"),
         (np.zeros((3, 1)), np.zeros(4), ValueError, "different numbers of samples"),
     ],
 )

@@ -299,12 +299,12 @@ def fitted():
     "X, t, error, match",
     [
         (np.array([0.1, np.nan, 0.3]), np.zeros(3), ValueError, "X contains NaN"),
-        (np.array([0.1, 0.2, 0.3]), np.array([0.0, np.inf, 1.0]), ValueError, "t contains infinity"),
+        (np.array([0.1, 0.2, 0.3]), np.array([0.0, np.inf, 1.0]), ValueError, "y contains infinity"),
         (np.zeros(4), np.zeros(3), ValueError, "different numbers of samples"),
         (np.zeros((2, 2, 2)), np.zeros(2), ValueError, "X must be a 2-D"),
-        (np.zeros(3), np.zeros((3, 1)), ValueError, "t must be a 1-D"),
+        (np.zeros(3), np.zeros((3, 1)), ValueError, "y must be a 1-D"),
         (np.array(["a", "b"]), np.zeros(2), TypeError, "X"),
-        (np.zeros(3), np.array(["a", "b", "c"]), TypeError, "t"),
+        (np.zeros(3), np.array(["a", "b", "c"]), TypeError, "y"),
     ],
 )
 def test_bad_data_raise_and_keep_the_fitted_state(X, t, error, match):

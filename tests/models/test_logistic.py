@@ -133,10 +133,11 @@ def test_one_dimensional_x_is_one_feature():
     "X, t, error, match",
     [
         (np.array([0.0, np.nan, 1.0]), np.array([0, 1, 1]), ValueError, "X contains NaN"),
-        (np.array([0.0, 0.5, 1.0]), np.array([0, 2, 1]), ValueError, "t must hold the class labels 0 and 1"),
-        (np.array([0.0, 0.5, 1.0]), np.array([0.0, np.inf, 1.0]), ValueError, "t contains infinity"),
+        (np.array([0.0, 0.5, 1.0]), np.array([0, 2, 1]), ValueError, "Only binary classification"),
+        (np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.5, 1.0]), ValueError, "Unknown label type: continuous"),
+        (np.array([0.0, 0.5, 1.0]), np.array([0.0, np.inf, 1.0]), ValueError, "y contains infinity"),
         (np.array([0.0, 0.5, 1.0]), np.array([0, 1]), ValueError, "different numbers of samples"),
-        (np.array([0.0, 0.5]), np.array(["no", "yes"]), TypeError, "t"),
+        (np.array([0.0, 0.5]), np.array([1j, 2j]), TypeError, "y must hold class labels"),
     ],
 )
 def test_bad_data_raise_and_keep_the_fitted_state(X, t, error, match):
@@ -173,3 +174,17 @@ def test_cupy_matches_numpy():
         proba = model.predict_proba(X)
     np.testing.assert_allclose(mb.to_numpy(model.coef_), reference.coef_, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(mb.to_numpy(proba), reference.predict_proba(X), rtol=1e-8)
+
+
+@pytest.mark.parametrize("labels", [np.array(["no", "yes"]), np.array([-1, 1]), np.array([3.0, 7.0])])
+def test_any_two_labels_give_the_model_of_0_and_1(labels):
+    # The larger label is C_1 (t = 1): the fit must be that of the 0/1 coding, and predict must speak in labels.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 2))
+    t = (X[:, 0] + 0.5 * rng.normal(size=40) > 0).astype(int)
+    reference = BayesianLogisticRegression().fit(X, t)
+    model = BayesianLogisticRegression().fit(X, labels[t])
+    np.testing.assert_array_equal(model.classes_, labels)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-12)
+    np.testing.assert_array_equal(np.asarray(model.predict(X)), labels[np.asarray(reference.predict(X))])
+    assert model.score(X, labels[t]) == pytest.approx(np.mean(np.asarray(reference.predict(X)) == t))

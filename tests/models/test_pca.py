@@ -83,7 +83,24 @@ def test_bad_hyperparameters_name_the_argument():
         PCA(11).fit(X)
     with pytest.raises(ValueError, match="solver"):
         PCA(2, solver="randomized").fit(X)
-    with pytest.raises(ValueError, match="X has 5 features, but the estimator was fitted with 20"):
+    with pytest.raises(ValueError, match="X has 5 features, but PCA is expecting 20 features"):
         PCA(2).fit(X).transform(np.ones((3, 5)))
     with pytest.raises(ValueError, match="Z has 3 features"):
         PCA(2).fit(X).inverse_transform(np.ones((3, 3)))
+
+
+def test_score_is_the_ppca_likelihood_of_the_subspace():
+    # PCA's score is ln N(x | x_bar, C) with C = W W^T + sigma^2 I of the ML PPCA (PRML 12.45-12.46), computed
+    # in C's eigenbasis; checked against PPCA's Woodbury route and, with every component kept (C = S), scipy.
+    from scipy.stats import multivariate_normal
+
+    from minibayes.models import PPCA
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(80, 5)) @ rng.normal(size=(5, 5)) + 3.0
+    Y = rng.normal(size=(7, 5)) + 3.0
+    np.testing.assert_allclose(PCA(2).fit(X).score_samples(Y), PPCA(2).fit(X).score_samples(Y), rtol=1e-10)
+    S = np.cov(X.T, bias=True)
+    np.testing.assert_allclose(PCA().fit(X).score_samples(Y), multivariate_normal(X.mean(0), S).logpdf(Y), rtol=1e-10)
+    with pytest.raises(ValueError, match="non-singular covariance"):
+        PCA(2).fit(np.c_[X[:, :2], X[:, :2] @ np.ones((2, 3))]).score(X)
