@@ -6,6 +6,7 @@ Floating results take the default dtype unless ``dtype`` is given.
 
 from __future__ import annotations
 
+import numbers
 from typing import Sequence
 
 from .. import backend
@@ -19,9 +20,10 @@ def _shape(shape: tuple) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], Sequence):
         shape = tuple(shape[0])
     for size in shape:
-        if not isinstance(size, int) or size < 0:
+        # numbers.Integral takes NumPy integers too (a size read from an array's shape or a count).
+        if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 0:
             raise ValueError(f"shape must be non-negative ints, got {shape}")
-    return tuple(shape)
+    return tuple(int(size) for size in shape)
 
 
 def _dtype(dtype: object) -> object:

@@ -346,7 +346,19 @@ def tensor(data: object, requires_grad: bool = False, dtype: object = None) -> T
     """
     if isinstance(data, Tensor):
         data = data.data
-    return Tensor(backend.asarray(data, dtype=dtype), requires_grad=requires_grad)
+    try:
+        array = backend.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as error:  # ragged lists, strings that are not numbers, ...
+        raise TypeError(
+            f"tensor: data must be numbers (bool, int or float), as a scalar, a (nested) list of equal-length "
+            f"rows, or an array; got {type(data).__name__}: {error}"
+        ) from None
+    if array.dtype.kind not in "biufc":
+        raise TypeError(
+            f"tensor: data must be numbers (bool, int or float), got an array of dtype {array.dtype} "
+            f"from {type(data).__name__}; convert strings or objects first, e.g. numpy.asarray(data, dtype=float)"
+        )
+    return Tensor(array, requires_grad=requires_grad)
 
 
 def as_tensor(value: object) -> Tensor:

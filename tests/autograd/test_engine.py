@@ -351,3 +351,22 @@ def test_blocked_cholesky_adjoint_equals_murrays_formula(n, block):
     (by_formula,) = mb.grad(lower, [a], grad_outputs=[mb.tensor(g_lower)], create_graph=True)
     blocked = _cholesky_adjoint_blocked(lower.numpy(), g_lower.copy(), block)
     np.testing.assert_allclose(blocked, by_formula.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("data, found", [
+    (["a"], "dtype <U1 from list"),
+    ("abc", "dtype <U3 from str"),
+    (None, "dtype object from NoneType"),
+    ({"a": 1}, "dtype object from dict"),
+    ([[1.0, 2.0], [3.0]], "equal-length rows"),
+])
+def test_tensor_of_non_numbers_is_a_type_error_naming_what_it_got(data, found):
+    """Before: mb.tensor(['a']) made a string tensor that failed later, far from the cause."""
+    with pytest.raises(TypeError, match=rf"tensor: data must be numbers \(bool, int or float\).*{found}"):
+        mb.tensor(data)
+
+
+def test_tensor_still_takes_bools_ints_floats_and_numeric_strings_with_a_dtype():
+    assert mb.tensor([True, False]).dtype == np.bool_
+    assert mb.tensor(np.int64(3)).dtype == np.int64
+    np.testing.assert_array_equal(mb.tensor(["1.5"], dtype="float64").numpy(), [1.5])
