@@ -69,9 +69,8 @@ class Bernoulli(Distribution):
         constraints.boolean.check(x.data, "x", "Bernoulli.fit_mle")
         return cls(probs=x.mean(axis=0))
 
-    def log_prob(self, value: object) -> Tensor:
+    def _log_prob(self, x: Tensor) -> Tensor:
         """ln Bern(x | mu) = x ln mu + (1 - x) ln(1 - mu) = x * logit - softplus(logit)."""
-        x = self._value(value)
         return x * self.logits - softplus(self.logits)
 
     @property
@@ -122,9 +121,8 @@ class Binomial(Distribution):
         constraints.IntegerInterval(0, total_count).check(m.data, "successes", "Binomial.fit_mle")
         return cls(total_count, probs=m.mean(axis=0) / total_count)
 
-    def log_prob(self, value: object) -> Tensor:
+    def _log_prob(self, m: Tensor) -> Tensor:
         """ln Bin(m | N, mu) = ln N! - ln m! - ln (N - m)! + m * logit - N softplus(logit)."""
-        m = self._value(value)
         n = self.total_count
         log_binomial_coefficient = lgamma(n + 1) - lgamma(m + 1) - lgamma(n - m + 1)
         return log_binomial_coefficient + m * self.logits - n * softplus(self.logits)

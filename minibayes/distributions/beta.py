@@ -46,9 +46,8 @@ class Beta(Distribution):
     def _template(self) -> Tensor:
         return self.concentration1
 
-    def log_prob(self, value: object) -> Tensor:
+    def _log_prob(self, mu: Tensor) -> Tensor:
         """(a - 1) ln mu + (b - 1) ln(1 - mu) - ln B(a, b)."""
-        mu = self._value(value)
         a, b = self.concentration1, self.concentration0
         return (a - 1) * log(mu) + (b - 1) * log1p(-mu) - log_beta_function(a, b)
 
@@ -105,9 +104,8 @@ class Dirichlet(Distribution):
         alpha = self.concentration
         return lgamma(alpha).sum(axis=-1) - lgamma(alpha.sum(axis=-1))
 
-    def log_prob(self, value: object) -> Tensor:
+    def _log_prob(self, mu: Tensor) -> Tensor:
         """sum_k (alpha_k - 1) ln mu_k - ln B(alpha)."""
-        mu = self._value(value)
         return ((self.concentration - 1) * log(mu)).sum(axis=-1) - self._log_normaliser()
 
     @property

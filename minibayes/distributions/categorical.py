@@ -7,6 +7,8 @@ Internally both keep ``logits`` as normalised log-probabilities ln mu_k.
 
 from __future__ import annotations
 
+import numbers
+
 from .. import backend
 from ..autograd.ops import clip, lgamma, log, log_softmax, softmax
 from ..autograd.tensor import Tensor
@@ -84,9 +86,8 @@ class Categorical(Distribution):
         counts = one_hot(labels, num_classes, backend.get_default_dtype()).sum(axis=0)  # N_k
         return cls(probs=counts / labels.shape[0])
 
-    def log_prob(self, value: object) -> Tensor:
+    def _log_prob(self, k: Tensor) -> Tensor:
         """ln p(x = k) = ln mu_k, picked by a one-hot mask so that batches broadcast like any op."""
-        k = self._value(value)
         return (one_hot(k.data, self.num_classes, self.logits.dtype) * self.logits).sum(axis=-1)
 
     def entropy(self) -> Tensor:
@@ -111,20 +112,20 @@ class Multinomial(Distribution):
     """
 
     def __init__(self, total_count: int = 1, probs=None, logits=None, validate_args: bool = True) -> None:
-        if not isinstance(total_count, int) or isinstance(total_count, bool) or total_count < 0:
+        # numbers.Integral takes NumPy integers too (a count read from an array).
+        if not isinstance(total_count, numbers.Integral) or isinstance(total_count, bool) or total_count < 0:
             raise ValueError(f"Multinomial: total_count must be a non-negative int, got {total_count!r}")
-        self.total_count = total_count
+        self.total_count = int(total_count)
         self.probs, self.logits = _probs_and_log_probs("Multinomial", probs, logits, validate_args)
-        self.support = constraints.NonnegativeIntegerVector(total_count)
+        self.support = constraints.NonnegativeIntegerVector(self.total_count)
         super().__init__(self.probs.shape[:-1], self.probs.shape[-1:], validate_args)
 
     @property
     def _template(self) -> Tensor:
         return self.logits
 
-    def log_prob(self, value: object) -> Tensor:
+    def _log_prob(self, m: Tensor) -> Tensor:
         """ln N! - sum_k ln m_k! + sum_k m_k ln mu_k."""
-        m = self._value(value)
         return lgamma(Tensor.constant(self.total_count + 1.0, like=m)) - lgamma(m + 1).sum(axis=-1) + (m * self.logits).sum(axis=-1)
 
     @property

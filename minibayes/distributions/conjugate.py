@@ -97,6 +97,8 @@ class NormalGamma(Distribution):
     concentration : a > 0.   rate : b > 0.   All broadcast to one batch shape.
     """
 
+    support = constraints.mean_and_precision
+
     def __init__(self, loc, mean_precision, concentration, rate, validate_args: bool = True) -> None:
         loc = as_parameter(loc)
         kappa, a, b = (as_parameter(v, like=loc) for v in (mean_precision, concentration, rate))
@@ -119,11 +121,9 @@ class NormalGamma(Distribution):
         """p(mu | lambda) = N(mu | mu_0, (kappa lambda)^-1)."""
         return Normal(self.loc, (1 / (self.mean_precision * precision)).sqrt(), validate_args=self.validate_args)
 
-    def log_prob(self, value: object) -> Tensor:
-        value = self._value(value)
+    def _log_prob(self, value: Tensor) -> Tensor:
+        """ln N(mu | mu_0, (kappa lambda)^-1) + ln Gam(lambda | a, b), for value = (mu, lambda)."""
         mu, precision = value[..., 0], value[..., 1]
-        if self.validate_args:
-            constraints.positive.check(precision.data, "value[..., 1] (the precision)", "NormalGamma")
         return self.mean_conditional(precision).log_prob(mu) + self.precision_marginal().log_prob(precision)
 
     @property

@@ -8,17 +8,25 @@ independent distributions that share a family (a Normal with loc of shape
 ``log_prob(x)`` returns one number per batch element and per sample, i.e. it
 has shape ``sample_shape + batch_shape``.
 
+With ``validate_args=False`` nothing is read back from the device: a value
+outside the support gets log-probability -inf (the density is evaluated at a
+point inside the support instead, so that neither the value nor the gradient
+sees NaN), and a NaN value gets NaN. Invalid *parameters* are not checked then.
+
 Parameters are Tensors, so ``log_prob``, ``rsample``, ``entropy`` and the KL
 divergences are differentiable with respect to them.
 """
 
 from __future__ import annotations
 
+import operator
 from typing import Sequence
+
+import numpy
 
 from .. import backend
 from ..autograd.function import no_grad
-from ..autograd.ops import broadcast_to, cast
+from ..autograd.ops import broadcast_to, cast, where
 from ..autograd.tensor import Tensor
 from . import constraints
 
@@ -97,12 +105,16 @@ class Distribution:
         return self._event_shape
 
     def _extended_shape(self, sample_shape: Sequence[int] | int = ()) -> tuple[int, ...]:
-        if isinstance(sample_shape, int):
-            sample_shape = (sample_shape,)
-        sample_shape = tuple(sample_shape)
-        if not all(isinstance(size, int) and size >= 0 for size in sample_shape):
-            raise ValueError(f"{self.name}: sample shape must be a tuple of non-negative ints, got {sample_shape}")
-        return sample_shape + self._batch_shape + self._event_shape
+        """sample_shape + batch_shape + event_shape; sample_shape is an int or a sequence of ints (NumPy ints too)."""
+        expected = "a non-negative int or a tuple of them, e.g. () for one draw or (100,) for 100"
+        try:
+            sizes = tuple(operator.index(size) for size in sample_shape) if isinstance(sample_shape, Sequence) \
+                else (operator.index(sample_shape),)
+        except TypeError:
+            raise TypeError(f"{self.name}.sample: sample_shape must be {expected}, got {sample_shape!r}") from None
+        if any(size < 0 for size in sizes):
+            raise ValueError(f"{self.name}.sample: sample_shape must be {expected}, got {sample_shape!r}")
+        return sizes + self._batch_shape + self._event_shape
 
     @property
     def name(self) -> str:
@@ -122,16 +134,63 @@ class Distribution:
     def _rng(self):
         return backend.rng(backend.backend_name_of(self._template.data))
 
-    def _value(self, value: object) -> Tensor:
-        """``value`` as a Tensor on the distribution's backend, its support checked when validating."""
+    def _value(self, value: object, call: str = "log_prob") -> Tensor:
+        """``value`` as a Tensor on the distribution's backend, its shape checked against
+        batch_shape + event_shape (always: it costs no device read) and its support when validating."""
         value = value if isinstance(value, Tensor) else as_parameter(value, like=self._template)
+        event = self._event_shape
+        if event and value.shape[value.ndim - len(event):] != event:
+            raise ValueError(f"{self.name}.{call}: value must end in the event shape {event}, got shape {value.shape}")
+        try:
+            numpy.broadcast_shapes(value.shape[: value.ndim - len(event)], self._batch_shape)
+        except ValueError:
+            raise ValueError(
+                f"{self.name}.{call}: value of shape {value.shape} does not broadcast with the batch shape "
+                f"{self._batch_shape}" + (f" (and event shape {event})" if event else "")
+                + "; a value has shape sample_shape + batch_shape + event_shape"
+            ) from None
         if self.validate_args:
-            if value.shape[value.ndim - len(self._event_shape):] != self._event_shape and self._event_shape:
-                raise ValueError(
-                    f"{self.name}.log_prob: value must end in the event shape {self._event_shape}, got shape {value.shape}"
-                )
             self.support.check(value.data, "value", self.name)
         return value
+
+    def _event_any(self, mask: object, value_ndim: int) -> object:
+        """Reduce a mask to one verdict per event: shape value.shape minus the event axes."""
+        extra = mask.ndim - (value_ndim - len(self._event_shape))
+        return mask.any(axis=tuple(range(-extra, 0))) if extra > 0 else mask
+
+    def _expand(self, mask: object) -> object:
+        return mask[(...,) + (None,) * len(self._event_shape)]
+
+    def log_prob(self, value: object) -> Tensor:
+        """ln p(value), of shape sample_shape + batch_shape.
+
+        Subclasses implement ``_log_prob`` for values inside the support. Without
+        validation, a value outside the support gives -inf and a NaN value NaN, all
+        on the device (``where``, never a Python ``if`` on array values).
+        """
+        x = self._value(value)
+        if self.validate_args:
+            return self._log_prob(x)
+        data = x.data
+        xp = backend.array_module(data)
+        with numpy.errstate(invalid="ignore"):  # NaN values are flagged below, not warned about
+            outside = self._event_any(~xp.isfinite(data), x.ndim)
+            if type(self.support) is not constraints.Constraint:  # beyond the real line's "finite"
+                outside |= self._event_any(self.support.violations(data), x.ndim)
+        if xp is numpy and not outside.any():
+            # On the host this test reads no device, and skipping the masks below when every
+            # value is inside saves three passes of `where` (they cost more than most densities).
+            return self._log_prob(x)
+        missing = self._event_any(xp.isnan(data), x.ndim)
+        # The density is evaluated at a point inside the support wherever the value is not,
+        # so that nothing non-finite reaches the result or the gradient; then masked.
+        log_density = self._log_prob(where(self._expand(outside), self.support.stand_in(data), x))
+        log_density = where(outside, -numpy.inf, log_density)
+        return where(missing, numpy.nan, log_density)
+
+    def _log_prob(self, x: Tensor) -> Tensor:
+        """ln p(x) for x inside the support, already converted by ``_value``."""
+        raise NotImplementedError(f"{self.name} does not implement log_prob")
 
     # ------------------------------------------------------------------ sampling
     def sample(self, sample_shape: Sequence[int] | int = ()) -> Tensor:
@@ -154,9 +213,6 @@ class Distribution:
         raise NotImplementedError(f"{self.name} does not implement sampling")
 
     # ------------------------------------------------------------------ densities and moments
-    def log_prob(self, value: object) -> Tensor:
-        raise NotImplementedError
-
     def prob(self, value: object) -> Tensor:
         """The density (or mass) itself, exp(log_prob)."""
         return self.log_prob(value).exp()

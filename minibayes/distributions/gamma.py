@@ -36,9 +36,8 @@ class Gamma(Distribution):
     def _template(self) -> Tensor:
         return self.concentration
 
-    def log_prob(self, value: object) -> Tensor:
+    def _log_prob(self, x: Tensor) -> Tensor:
         """a ln b + (a - 1) ln lambda - b lambda - ln Gamma(a)."""
-        x = self._value(value)
         a, b = self.concentration, self.rate
         return a * log(b) + (a - 1) * log(x) - b * x - lgamma(a)
 

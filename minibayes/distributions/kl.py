@@ -7,7 +7,10 @@ Normal-Normal form; results of the lookup are memoised per pair of types.
 
 from __future__ import annotations
 
+import numbers
 from typing import Callable, NamedTuple
+
+import numpy
 
 from ..autograd.function import no_grad
 from ..autograd.ops import digamma, lgamma, log, log_sigmoid, solve_triangular
@@ -61,6 +64,15 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
             f"Registered pairs: {', '.join(registered_pairs())}. For other pairs use the Monte Carlo "
             "estimate kl_divergence_mc(p, q, n_samples), which also returns its standard error."
         )
+    if p.event_shape != q.event_shape:
+        raise ValueError(f"kl_divergence: the event shapes of p {p.event_shape} and q {q.event_shape} differ")
+    try:
+        numpy.broadcast_shapes(p.batch_shape, q.batch_shape)
+    except ValueError:
+        raise ValueError(
+            f"kl_divergence: the batch shapes of p {p.batch_shape} and q {q.batch_shape} do not broadcast; "
+            "KL(p || q) pairs the distributions of p's batch with those of q's elementwise"
+        ) from None
     return function(p, q)
 
 
@@ -77,7 +89,7 @@ def kl_divergence_mc(p: Distribution, q: Distribution, n_samples: int = 1000) ->
     Uses ``rsample`` where p has one, so the estimate is differentiable in p's
     parameters (the SGVB route); otherwise ``sample`` (differentiable in q only).
     """
-    if not isinstance(n_samples, int) or n_samples < 2:
+    if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples < 2:
         raise ValueError(f"kl_divergence_mc: n_samples must be an int >= 2 (for a standard error), got {n_samples!r}")
     x = p.rsample((n_samples,)) if p.has_rsample else p.sample((n_samples,))
     try:
@@ -108,8 +120,6 @@ def _kl_mvn_mvn(p: MultivariateNormal, q: MultivariateNormal) -> Tensor:
 
     With Sigma = L L^T: Tr(Sigma_q^-1 Sigma_p) = |L_q^-1 L_p|_F^2 and the quadratic term is |L_q^-1 (mu_q - mu_p)|^2.
     """
-    if p.event_shape != q.event_shape:
-        raise ValueError(f"kl_divergence: event shapes differ, {p.event_shape} vs {q.event_shape}")
     d = p.event_shape[0]
     trace = solve_triangular(q.scale_tril, p.scale_tril)
     trace = (trace * trace).sum(axis=(-2, -1))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy
+
 from .. import backend
 from ..autograd.ops import cholesky, log, solve, solve_triangular
 from ..autograd.tensor import Tensor
@@ -85,7 +87,13 @@ class MultivariateNormal(Distribution):
         else:
             scale_tril = matrix
         self.loc, self.scale_tril = loc, scale_tril
-        batch_shape = backend.array_module(loc.data).broadcast_shapes(loc.shape[:-1], scale_tril.shape[:-2])
+        try:
+            batch_shape = numpy.broadcast_shapes(loc.shape[:-1], scale_tril.shape[:-2])
+        except ValueError:
+            raise ValueError(
+                f"MultivariateNormal: the batch shapes of loc {loc.shape[:-1]} (from shape {loc.shape}) and of "
+                f"{name} {matrix.shape[:-2]} (from shape {matrix.shape}) do not broadcast to one batch shape"
+            ) from None
         super().__init__(batch_shape, (d,), validate_args)
 
     @property
@@ -122,9 +130,12 @@ class MultivariateNormal(Distribution):
 
     def mahalanobis(self, value: object) -> Tensor:
         """(x - mu)^T Sigma^-1 (x - mu) = |L^-1 (x - mu)|^2, shape sample_shape + batch_shape."""
+        return self._mahalanobis(self._value(value, "mahalanobis"))
+
+    def _mahalanobis(self, x: Tensor) -> Tensor:
         # Subtract mu first: whitening x and mu separately would cancel catastrophically
         # when |mu| is large against the scale.
-        diff = self._value(value) - self.loc
+        diff = x - self.loc
         if self.scale_tril.ndim == 2:
             # One factor for every point: z = (x - mu) L^-T, so the N points go through a single
             # matrix product (scipy.stats whitens the same way). L^-1 comes from a D x D general
@@ -137,10 +148,10 @@ class MultivariateNormal(Distribution):
         z = solve_triangular(self.scale_tril, diff.broadcast_to(shape).unsqueeze(-1))[..., 0]
         return (z * z).sum(axis=-1)
 
-    def log_prob(self, value: object) -> Tensor:
+    def _log_prob(self, x: Tensor) -> Tensor:
         """ln N(x | mu, Sigma) = -D/2 ln(2 pi) - ln |Sigma|^(1/2) - (x - mu)^T Sigma^-1 (x - mu) / 2."""
         d = self.event_shape[0]
-        return -0.5 * d * math.log(2 * math.pi) - self._half_log_det() - 0.5 * self.mahalanobis(value)
+        return -0.5 * d * math.log(2 * math.pi) - self._half_log_det() - 0.5 * self._mahalanobis(x)
 
     def rsample(self, sample_shape=()) -> Tensor:
         """x = mu + L eps, eps ~ N(0, I): then Cov[x] = L L^T = Sigma."""

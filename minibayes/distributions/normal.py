@@ -53,15 +53,14 @@ class Normal(Distribution):
         mu = x.mean(axis=0)
         return cls(mu, ((x - mu) ** 2).mean(axis=0).sqrt())
 
-    def log_prob(self, value: object) -> Tensor:
+    def _log_prob(self, x: Tensor) -> Tensor:
         """ln N(x | mu, sigma^2) = -ln sigma - ln(2 pi)/2 - (x - mu)^2 / (2 sigma^2)."""
-        x = self._value(value)
         z = (x - self.loc) / self.scale
         return -log(self.scale) - _HALF_LOG_TWO_PI - 0.5 * z * z
 
     def cdf(self, value: object) -> Tensor:
         """P(X <= x) = (1 + erf((x - mu) / (sigma sqrt 2))) / 2."""
-        x = self._value(value)
+        x = self._value(value, "cdf")
         return 0.5 * (1 + erf((x - self.loc) / (self.scale * math.sqrt(2))))
 
     def rsample(self, sample_shape=()) -> Tensor:

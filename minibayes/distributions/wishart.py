@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy
+
 from .. import backend
 from ..autograd.ops import cholesky, digamma, lgamma, log, solve_triangular
 from ..autograd.tensor import Tensor
@@ -45,7 +47,13 @@ class Wishart(Distribution):
                 raise ValueError(f"Wishart: df must be greater than D - 1 = {d - 1}; got {backend.to_numpy(nu.data)}")
         self.df = nu
         self.scale_tril = cholesky(matrix) if name == "covariance_matrix" else matrix
-        batch_shape = backend.array_module(matrix.data).broadcast_shapes(nu.shape, self.scale_tril.shape[:-2])
+        try:
+            batch_shape = numpy.broadcast_shapes(nu.shape, self.scale_tril.shape[:-2])
+        except ValueError:
+            raise ValueError(
+                f"Wishart: the batch shapes of df {nu.shape} and of {name} {matrix.shape[:-2]} (from shape "
+                f"{matrix.shape}) do not broadcast to one batch shape"
+            ) from None
         super().__init__(batch_shape, (d, d), validate_args)
 
     @property
@@ -75,9 +83,8 @@ class Wishart(Distribution):
         """E[ln |Lambda|] = sum_{i=1}^D psi((nu + 1 - i)/2) + D ln 2 + ln |W|  (PRML (B.81))."""
         return digamma(self._half_df_steps()).sum(axis=-1) + self._dimension * math.log(2) + self._log_det_scale()
 
-    def log_prob(self, value: object) -> Tensor:
+    def _log_prob(self, precision: Tensor) -> Tensor:
         """ln B(W, nu) + (nu - D - 1)/2 ln |Lambda| - Tr(W^-1 Lambda)/2."""
-        precision = self._value(value)
         root = cholesky(precision)  # Lambda = C C^T
         log_det = 2 * log(_diagonal(root)).sum(axis=-1)
         # Tr(W^-1 Lambda) = Tr(C^T L^-T L^-1 C) = |L^-1 C|_F^2

@@ -177,10 +177,14 @@ def test_every_family_accepts_validate_args_false_and_then_checks_nothing(name):
     build(False)  # no error: the checks are skipped
 
 
-def test_normal_gamma_without_validation_evaluates_a_negative_precision():
+def test_normal_gamma_without_validation_gives_minus_inf_to_a_negative_precision():
+    """A precision <= 0 lies outside the support: -inf (it was NaN, from the square root of a negative variance)."""
     prior = D.NormalGamma(_t(0.0), _t(1.0), _t(2.0), _t(1.0), validate_args=False)
-    with np.errstate(invalid="ignore"):
-        assert np.isnan(prior.log_prob(_t([0.0, -1.0])).item())
+    assert prior.log_prob(_t([0.0, -1.0])).item() == -np.inf
+    assert prior.log_prob(_t([0.0, 0.0])).item() == -np.inf
+    assert np.isfinite(prior.log_prob(_t([0.0, 1.0])).item())
+    with pytest.raises(ValueError, match=r"NormalGamma: value must be a pair \(mean, precision\).*precision positive"):
+        D.NormalGamma(_t(0.0), _t(1.0), _t(2.0), _t(1.0)).log_prob(_t([0.0, -1.0]))
 
 
 def test_batched_normal_gamma_draws_have_sample_batch_event_shape():
