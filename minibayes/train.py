@@ -20,6 +20,7 @@ the GPU every other read would stall the pipeline).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
@@ -128,7 +129,7 @@ def fit(
     -------
     History
     """
-    if not isinstance(epochs, int) or epochs <= 0:
+    if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs <= 0:
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
     history = History()
     names = {id(p): n for n, p in model.named_parameters()}

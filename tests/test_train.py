@@ -123,3 +123,10 @@ def test_a_per_sample_loss_is_refused_with_a_clear_message(check_finite):
             check_finite=check_finite)
     with pytest.raises(TypeError, match="loss_fn must return a scalar Tensor or a non-empty dict.*got float"):
         fit(model, optim.SGD(model.parameters(), lr=0.1), [(XOR_X, XOR_Y)], lambda m, b: 1.0, epochs=1, progress=False)
+
+
+def test_epochs_may_be_a_numpy_integer():
+    model = xor_model()
+    history = fit(model, optim.SGD(model.parameters(), lr=0.1), [(XOR_X, XOR_Y)],
+                  lambda m, b: F.cross_entropy(m(b[0]), b[1]), epochs=np.int64(2), progress=False)
+    assert history.epochs == [1, 2]
