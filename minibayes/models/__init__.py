@@ -7,6 +7,10 @@ evidence, ``BayesianRidge`` (Gamma hyperpriors), ``BayesianLogisticRegression`` 
 Day 2 (latent-variable models by EM): ``KMeans``, ``GaussianMixture``,
 ``BayesianGaussianMixture``, ``PCA``, ``PPCA``, and ``em`` (the decomposition
 ln p(X) = L(q, theta) + KL(q || p(Z | X)) for GMM and PPCA).
+
+Day 3 (gradient-trained models, ``Module`` s with a loss): ``Autoencoder``, ``VAE`` (SGVB
+estimators A and B, the importance-weighted bound), all returning the shared
+``VariationalObjective`` of ``objectives``.
 """
 
 from . import em, kernels
@@ -23,10 +27,15 @@ from .kmeans import KMeans
 from .mixture import GaussianMixture
 from .pca import PCA
 from .ppca import PPCA
+from .autoencoder import Autoencoder
+from .gradient_estimators import gaussian_gradient_estimates
+from .objectives import VariationalObjective, kl_warmup
+from .vae import VAE, make_mlp_vae
 
 __all__ = [
     "IdentityBasis", "PolynomialBasis", "GaussianBasis", "SigmoidalBasis", "BayesianLinearRegression",
     "least_squares", "linear_gaussian_marginal", "linear_gaussian_conditional", "log_evidence", "BayesianRidge",
     "BayesianLogisticRegression", "probit_predictive", "GaussianProcessRegressor", "kernels", "RBF",
     "em", "KMeans", "GaussianMixture", "BayesianGaussianMixture", "PCA", "PPCA",
+    "Autoencoder", "VAE", "make_mlp_vae", "VariationalObjective", "kl_warmup", "gaussian_gradient_estimates",
 ]
