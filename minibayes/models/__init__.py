@@ -9,7 +9,8 @@ Day 2 (latent-variable models by EM): ``KMeans``, ``GaussianMixture``,
 ln p(X) = L(q, theta) + KL(q || p(Z | X)) for GMM and PPCA).
 
 Day 3 (gradient-trained models, ``Module`` s with a loss): ``Autoencoder``, ``VAE`` (SGVB
-estimators A and B, the importance-weighted bound), all returning the shared
+estimators A and B, the importance-weighted bound), Bayes by Backprop's ``bbb_objective`` (layers in
+``minibayes.nn.bayesian``), all returning the shared
 ``VariationalObjective`` of ``objectives``.
 """
 
@@ -28,6 +29,9 @@ from .mixture import GaussianMixture
 from .pca import PCA
 from .ppca import PPCA
 from .autoencoder import Autoencoder
+from .bayes_by_backprop import (
+    bbb_objective, categorical_log_likelihood, gaussian_log_likelihood, minibatch_kl_weights, predictive_samples,
+)
 from .gradient_estimators import gaussian_gradient_estimates
 from .objectives import VariationalObjective, kl_warmup
 from .vae import VAE, make_mlp_vae
@@ -38,4 +42,6 @@ __all__ = [
     "BayesianLogisticRegression", "probit_predictive", "GaussianProcessRegressor", "kernels", "RBF",
     "em", "KMeans", "GaussianMixture", "BayesianGaussianMixture", "PCA", "PPCA",
     "Autoencoder", "VAE", "make_mlp_vae", "VariationalObjective", "kl_warmup", "gaussian_gradient_estimates",
+    "bbb_objective", "minibatch_kl_weights", "gaussian_log_likelihood", "categorical_log_likelihood",
+    "predictive_samples",
 ]

@@ -1,10 +1,17 @@
 """Neural-network building blocks: modules, layers, initialisers and losses."""
 
 from . import functional, init
+from .bayesian import (
+    BayesianDense, bayesian_layers, kl_per_layer, model_kl, posterior_kl, posterior_mean, prune, signal_to_noise,
+    variational_parameter_count,
+)
 from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, mc_dropout
 from .module import Module, Parameter, Sequential
+from .priors import GaussianPrior, ScaleMixturePrior
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Dense", "Dropout", "Flatten", "LeakyReLU", "ReLU", "Sigmoid",
     "Softplus", "Tanh", "mc_dropout", "functional", "init",
+    "BayesianDense", "GaussianPrior", "ScaleMixturePrior", "bayesian_layers", "model_kl", "kl_per_layer",
+    "posterior_kl", "variational_parameter_count", "signal_to_noise", "prune", "posterior_mean",
 ]

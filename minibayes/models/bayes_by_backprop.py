@@ -1,0 +1,132 @@
+"""The Bayes by Backprop objective (Blundell et al. 2015), in the shared per-data-point units.
+
+F(D, theta) = KL(q(w | theta) || P(w)) - E_q[log P(D | w)]                       (eq. 1)
+
+estimated on a minibatch of B of the N training points with S weight draws (eq. 2, section 3.4):
+
+    loss = -(1/S) sum_s (1/B) sum_{n in batch} log P(y_n | x_n, w_s) + kl_weight * KL / N,
+
+the ``VariationalObjective`` convention (nats per data point). With ``kl_weight = 1`` every
+minibatch carries KL/N per point, B KL / N in all, so the batches of one epoch carry the KL once:
+summed over the epoch's points, the losses give F(D, theta) exactly (the test proves it).
+Blundell's schedule (section 3.4) gives minibatch i of M the share pi_i of the KL, with
+sum_i pi_i = 1; in per-point units that is ``kl_weight = M pi_i`` (``minibatch_kl_weights``).
+
+The KL is the closed form for a Gaussian prior and the one-sample Monte Carlo estimate
+log q(w_s) - log P(w_s) at each draw otherwise (eq. 2), averaged over the S draws.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from .. import backend
+from ..autograd import ops
+from ..autograd.tensor import Tensor
+from ..nn import functional as F
+from ..nn.bayesian import KL_METHODS, bayesian_layers, model_kl
+from ..nn.module import Module
+from .objectives import VariationalObjective, check_kl_weight
+
+__all__ = ["bbb_objective", "minibatch_kl_weights", "gaussian_log_likelihood", "categorical_log_likelihood",
+           "predictive_samples"]
+
+LogLikelihood = Callable[[Tensor, object], Tensor]
+
+
+def gaussian_log_likelihood(noise_std: float) -> LogLikelihood:
+    """(output, y) -> mean over the batch of log N(y | output, noise_std^2), summed over outputs."""
+    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)) or not noise_std > 0 \
+            or not math.isfinite(noise_std):
+        raise ValueError(f"gaussian_log_likelihood: noise_std must be a positive number, got {noise_std!r}")
+    log_var = 2.0 * math.log(noise_std)
+
+    def log_likelihood(output: Tensor, y: object) -> Tensor:
+        y = y if isinstance(y, Tensor) else Tensor(backend.asarray(y, dtype=output.dtype))
+        target = y.reshape(output.shape) if y.size == output.size else y
+        per_element = -F.gaussian_nll(target, output, ops.broadcast_to(
+            Tensor(backend.xp().full((), log_var, dtype=output.dtype)), output.shape), reduction="none", full=True)
+        return per_element.sum() * (1.0 / output.shape[0])
+
+    return log_likelihood
+
+
+def categorical_log_likelihood(output: Tensor, y: object) -> Tensor:
+    """(logits, labels) -> mean over the batch of log softmax(logits)[label]."""
+    return -F.cross_entropy(output, y)
+
+
+def bbb_objective(model: Module, x: object, y: object, log_likelihood: LogLikelihood, n_data: int, *,
+                  n_samples: int = 1, kl: str = "auto", kl_weight: float = 1.0) -> VariationalObjective:
+    """F(D, theta) / N estimated on one minibatch (Blundell et al. 2015, eqs. 1-2).
+
+    Parameters
+    ----------
+    model : Module with ``BayesianDense`` layers
+    x, y : the minibatch (B rows)
+    log_likelihood : callable (model output, y) -> mean log P(y | x, w) per data point
+        ``gaussian_log_likelihood(noise_std)`` for regression, ``categorical_log_likelihood``.
+    n_data : int
+        N, the size of the training set: the KL's per-point share is KL / N.
+    n_samples : int
+        S weight draws, averaged (each draw is a forward pass).
+    kl : "auto", "closed_form" or "monte_carlo"
+    kl_weight : float
+        ``M pi_i`` for Blundell's schedule, 1 for the uniform one, 0 to switch the KL off.
+    """
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+        raise ValueError(f"bbb_objective: n_samples must be a positive int, got {n_samples!r}")
+    if kl not in KL_METHODS:
+        raise ValueError(f"bbb_objective: kl must be one of {KL_METHODS}, got {kl!r}")
+    kl_weight = check_kl_weight(kl_weight)
+    if isinstance(n_data, bool) or not isinstance(n_data, int) or n_data < 1:
+        raise ValueError(f"bbb_objective: n_data must be a positive int, got {n_data!r}")
+    layers = bayesian_layers(model)
+    if not layers:
+        raise ValueError("bbb_objective: model has no Bayesian layers")
+    closed = kl == "closed_form" or (kl == "auto" and all(l.prior.has_closed_form_kl for _, l in layers))
+    log_likelihoods, kls = [], []
+    for _ in range(n_samples):
+        log_likelihoods.append(log_likelihood(model(x), y))
+        if not closed:
+            kls.append(model_kl(model, "monte_carlo"))    # at this draw's weights
+    mean_log_likelihood = log_likelihoods[0] if n_samples == 1 else ops.stack(log_likelihoods).mean()
+    if closed:
+        total_kl = model_kl(model, "closed_form")
+    else:
+        total_kl = kls[0] if n_samples == 1 else ops.stack(kls).mean()
+    return VariationalObjective.from_global_kl(mean_log_likelihood, total_kl, n_data, kl_weight)
+
+
+def minibatch_kl_weights(n_batches: int, schedule: str = "uniform") -> list[float]:
+    """pi_i for the M minibatches of an epoch, summing to 1 (Blundell et al. 2015, section 3.4).
+
+    ``"uniform"``: pi_i = 1 / M. ``"blundell"``: pi_i = 2^(M - i) / (2^M - 1), i = 1..M: the first
+    batches carry most of the KL, the later ones are fitted to the data. Written as
+    2^-i / (1 - 2^-M) so that M in the hundreds does not overflow. Multiply by M for the
+    ``kl_weight`` of ``bbb_objective`` (per-point units).
+    """
+    if isinstance(n_batches, bool) or not isinstance(n_batches, int) or n_batches < 1:
+        raise ValueError(f"minibatch_kl_weights: n_batches must be a positive int, got {n_batches!r}")
+    if schedule == "uniform":
+        return [1.0 / n_batches] * n_batches
+    if schedule == "blundell":
+        normaliser = -math.expm1(-n_batches * math.log(2.0))        # 1 - 2^-M
+        return [2.0 ** -i / normaliser for i in range(1, n_batches + 1)]
+    raise ValueError(f"minibatch_kl_weights: schedule must be 'uniform' or 'blundell', got {schedule!r}")
+
+
+def predictive_samples(model: Module, x: object, n_samples: int) -> object:
+    """T forward passes with fresh weight draws: a backend array of shape (T, batch, outputs).
+
+    The mean over the first axis is the Monte Carlo predictive mean (for a classifier, apply the
+    softmax before averaging: the averaged probabilities).
+    """
+    from ..autograd.function import no_grad  # noqa: PLC0415
+
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+        raise ValueError(f"predictive_samples: T (n_samples) must be a positive int, got {n_samples!r}")
+    with no_grad():
+        outputs = [model(x).data for _ in range(n_samples)]
+    return backend.array_module(outputs[0]).stack(outputs)

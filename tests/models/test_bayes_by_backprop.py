@@ -1,0 +1,226 @@
+"""Bayes by Backprop: the exact mean-field optimum of Bayesian linear regression, the KL, the
+scale-mixture prior, the minibatch convention, pruning and bad input."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import minibayes as mb
+from minibayes import nn
+from minibayes.distributions import Normal, kl_divergence
+from minibayes.models import (
+    BayesianLinearRegression, bbb_objective, categorical_log_likelihood, gaussian_log_likelihood,
+    minibatch_kl_weights,
+)
+from minibayes.models.basis import IdentityBasis
+
+ALPHA, BETA, N, D = 2.0, 25.0, 60, 3
+
+
+def regression_data(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N, D))
+    t = X @ np.array([0.5, -1.0, 0.3]) + rng.normal(size=N) / math.sqrt(BETA)
+    return X, t
+
+
+def linear_bbb(**options):
+    return nn.BayesianDense(D, 1, bias=False, prior=nn.GaussianPrior(1 / math.sqrt(ALPHA)), dtype="float64",
+                            **options)
+
+
+def set_posterior(layer, mean, std):
+    layer.weight_mu.data[:, 0] = mean
+    layer.weight_rho.data[:, 0] = np.log(np.expm1(std))          # softplus^-1
+
+
+def mean_field_optimum(X, t):
+    """PRML 10.1.2 (10.12-10.13): the factorised q closest in KL(q || p) to N(m_N, S_N) keeps the
+    means m_N and takes the variances 1 / (S_N^-1)_ii. Its KL to the posterior and the ELBO there."""
+    blr = BayesianLinearRegression(basis=IdentityBasis(bias=False), alpha=ALPHA, beta=BETA).fit(X, t)
+    precision = blr.posterior_precision_
+    std = 1 / np.sqrt(np.diag(precision))
+    # KL(q* || N(m_N, S_N)) = 1/2 [ln|S_N| + sum_i ln (S_N^-1)_ii]  (the trace and mean terms cancel)
+    kl_to_posterior = 0.5 * (-np.linalg.slogdet(precision)[1] + np.log(np.diag(precision)).sum())
+    return blr.posterior_mean_, std, blr.log_evidence_, blr.log_evidence_ - kl_to_posterior
+
+
+def test_elbo_at_the_mean_field_optimum_is_the_evidence_minus_the_posterior_kl():
+    X, t = regression_data()
+    mean, std, log_evidence, elbo_star = mean_field_optimum(X, t)
+    layer = linear_bbb(local_reparameterisation=True)
+    set_posterior(layer, mean, std)
+    mb.seed(0)
+    model = nn.Sequential(layer)
+    estimates = np.array([N * bbb_objective(model, X, t, gaussian_log_likelihood(1 / math.sqrt(BETA)), N,
+                                            n_samples=20).elbo.item() for _ in range(200)])
+    error = estimates.std(ddof=1) / np.sqrt(len(estimates))
+    assert abs(estimates.mean() - elbo_star) < 5 * error + 1e-9
+    assert elbo_star < log_evidence                     # a bound below PRML (3.86)
+
+
+@pytest.mark.parametrize("local", [False, True])
+def test_training_reaches_the_mean_field_optimum_of_bayesian_linear_regression(local):
+    X, t = regression_data(1)
+    mean, std, log_evidence, elbo_star = mean_field_optimum(X, t)
+    mb.seed(1)
+    model = nn.Sequential(linear_bbb(local_reparameterisation=local))
+    likelihood = gaussian_log_likelihood(1 / math.sqrt(BETA))
+    optimizer = mb.optim.Adam(model.parameters(), lr=0.02)
+    for step in range(2000):
+        if step in (1000, 1600):
+            optimizer.hyperparameters["lr"] *= 0.1
+        optimizer.zero_grad()
+        bbb_objective(model, X, t, likelihood, N, n_samples=8).loss.backward()
+        optimizer.step()
+    layer = model[0]
+    np.testing.assert_allclose(layer.weight_mu.data[:, 0], mean, atol=0.1 * std.min())   # a tenth of a posterior std
+    np.testing.assert_allclose(layer.weight_sigma().data[:, 0], std, rtol=0.1)
+
+
+def test_minibatch_losses_add_up_to_the_full_data_negative_elbo():
+    X, t = regression_data(2)
+    likelihood = gaussian_log_likelihood(0.5)
+    model = nn.Sequential(linear_bbb())
+    mb.seed(4)
+    full = bbb_objective(model, X, t, likelihood, N)            # the same eps for every batch below
+    batches = np.array_split(np.arange(N), 6)
+    for schedule in ("uniform", "blundell"):
+        weights = minibatch_kl_weights(len(batches), schedule)
+        assert sum(weights) == pytest.approx(1.0, rel=1e-15)
+        total = 0.0
+        for index, pi in zip(batches, weights):
+            mb.seed(4)
+            result = bbb_objective(model, X[index], t[index], likelihood, N, kl_weight=len(batches) * pi)
+            total += len(index) * result.loss.item()
+        # sum over the epoch's points of the per-point losses = F(D, theta) = -N x ELBO per point
+        assert total == pytest.approx(N * full.loss.item(), rel=1e-12)
+    assert minibatch_kl_weights(3, "blundell") == pytest.approx([4 / 7, 2 / 7, 1 / 7])
+    assert sum(minibatch_kl_weights(500, "blundell")) == pytest.approx(1.0)
+
+
+def test_closed_form_kl_matches_the_distribution_registry_and_monte_carlo():
+    mb.seed(5)
+    layer = nn.BayesianDense(4, 3, prior=nn.GaussianPrior(0.7), posterior_rho_init=(-1.0, 0.5), dtype="float64")
+    closed = layer.kl("closed_form").item()
+    mu = np.concatenate([layer.weight_mu.data.ravel(), layer.bias_mu.data])
+    sigma = np.concatenate([layer.weight_sigma().data.ravel(), layer.bias_sigma().data])
+    registry = kl_divergence(Normal(mu, sigma), Normal(np.zeros_like(mu), np.full_like(mu, 0.7))).numpy().sum()
+    assert closed == pytest.approx(registry, rel=1e-12)
+    samples = np.array([layer.kl("monte_carlo").item() for _ in range(4000)])   # a fresh draw each
+    assert abs(samples.mean() - closed) < 5 * samples.std(ddof=1) / np.sqrt(len(samples))
+
+
+def test_scale_mixture_log_density_is_exact_and_never_underflows():
+    prior = nn.ScaleMixturePrior(0.25, 1.5, math.exp(-7))
+    w = np.array([-3.0, -1e-3, 0.0, 1e-30, 0.02, 2.0])
+    direct = np.log(0.25 * stats.norm(0, 1.5).pdf(w) + 0.75 * stats.norm(0, math.exp(-7)).pdf(w))
+    np.testing.assert_allclose(prior.log_prob(mb.tensor(w, dtype="float64")).numpy(), direct, rtol=1e-12)
+    extreme = prior.log_prob(mb.tensor([1e3, -1e3, 1e-30], dtype="float32")).numpy()
+    assert np.all(np.isfinite(extreme))
+    expected_far = np.log(0.25) + stats.norm(0, 1.5).logpdf(1e3)     # the wide component alone
+    assert extreme[0] == pytest.approx(expected_far, rel=1e-5)
+    assert mb.gradcheck(lambda v: prior.log_prob(v), [mb.tensor(w, dtype="float64", requires_grad=True)])
+
+
+def test_forward_gradients_pass_gradcheck_with_fixed_noise():
+    mb.seed(6)
+    x = np.random.default_rng(6).normal(size=(5, 4))
+    for local in (False, True):
+        for prior in (nn.GaussianPrior(1.0), nn.ScaleMixturePrior(0.5, 1.0, 0.1)):
+            layer = nn.BayesianDense(4, 2, prior=prior, local_reparameterisation=local, dtype="float64",
+                                     posterior_rho_init=(-2.0, -1.0))
+            model = nn.Sequential(layer, nn.Tanh())
+
+            def loss(*parameters):
+                mb.seed(7)                      # the same eps at every evaluation
+                return bbb_objective(model, x, np.zeros((5, 2)), gaussian_log_likelihood(0.3), 50).loss
+
+            assert mb.gradcheck(loss, list(model.parameters()))
+
+
+def test_sigma_is_a_stable_softplus_of_rho():
+    layer = nn.BayesianDense(2, 2, dtype="float64")
+    layer.weight_rho.data[...] = [[-800.0, -20.0], [0.0, 800.0]]
+    sigma = layer.weight_sigma().numpy()
+    assert np.all(np.isfinite(sigma)) and sigma[1, 1] == 800.0 and sigma[1, 0] == pytest.approx(math.log(2))
+    assert sigma[0, 1] == pytest.approx(math.exp(-20), rel=1e-8)
+
+
+def test_prune_removes_exactly_the_fraction_with_the_lowest_snr():
+    mb.seed(8)
+    model = nn.Sequential(nn.BayesianDense(6, 5, posterior_rho_init=(-4.0, 0.0)), nn.ReLU(), nn.BayesianDense(5, 2))
+    snr = nn.signal_to_noise(model)
+    assert snr.shape == (40,)
+    removed = nn.prune(model, 0.75)
+    assert removed == 30
+    masks = np.concatenate([model[0].weight_mask.ravel(), model[2].weight_mask.ravel()])
+    assert masks.sum() == 10 and set(np.unique(masks)) <= {0.0, 1.0}
+    assert snr[masks == 1].min() >= snr[masks == 0].max()
+    x = np.random.default_rng(8).normal(size=(3, 6)).astype("float32")
+    kept = mb.nn.posterior_mean(model)
+    with kept:
+        out = model(x).numpy()
+    w0 = model[0].weight_mu.data * model[0].weight_mask
+    w2 = model[2].weight_mu.data * model[2].weight_mask
+    expected = np.maximum(x @ w0 + model[0].bias_mu.data, 0) @ w2 + model[2].bias_mu.data
+    np.testing.assert_allclose(out, expected, rtol=1e-5)
+    assert nn.prune(model, 0.0) == 0
+
+
+def test_model_level_counts_and_layer_kls():
+    model = nn.Sequential(nn.BayesianDense(3, 4), nn.ReLU(), nn.BayesianDense(4, 2, bias=False))
+    assert nn.variational_parameter_count(model) == {"mu": 3 * 4 + 4 + 4 * 2, "rho": 3 * 4 + 4 + 4 * 2}
+    per_layer = nn.kl_per_layer(model)
+    assert sum(per_layer.values()) == pytest.approx(nn.model_kl(model).item(), rel=1e-6)
+    first = model[0]
+    assert nn.posterior_kl(first, first).item() == pytest.approx(0.0, abs=1e-6)
+    other = nn.BayesianDense(3, 4)
+    # KL(q || p) between two diagonal Gaussians, checked against the registry's Normal KL
+    mu_q = np.concatenate([first.weight_mu.data.ravel(), first.bias_mu.data])
+    s_q = np.concatenate([first.weight_sigma().data.ravel(), first.bias_sigma().data])
+    mu_p = np.concatenate([other.weight_mu.data.ravel(), other.bias_mu.data])
+    s_p = np.concatenate([other.weight_sigma().data.ravel(), other.bias_sigma().data])
+    expected = kl_divergence(Normal(mu_q, s_q), Normal(mu_p, s_p)).numpy().sum()
+    assert nn.posterior_kl(first, other).item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_classification_objective_and_predictions():
+    mb.seed(9)
+    model = nn.Sequential(nn.BayesianDense(4, 8, prior=nn.ScaleMixturePrior()), nn.ReLU(), nn.BayesianDense(8, 3))
+    x = np.random.default_rng(9).normal(size=(10, 4)).astype("float32")
+    y = np.arange(10) % 3
+    result = bbb_objective(model, x, y, categorical_log_likelihood, 100, n_samples=3)
+    assert result.kl.item() != 0 and result.elbo.item() == pytest.approx(result.reconstruction.item()
+                                                                          - result.kl.item(), rel=1e-6)
+    samples = mb.models.predictive_samples(model, x, 7)
+    assert samples.shape == (7, 10, 3) and np.ptp(samples, axis=0).max() > 0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: nn.GaussianPrior(0.0), "sigma"),
+    (lambda: nn.GaussianPrior(-1.0), "sigma"),
+    (lambda: nn.ScaleMixturePrior(1.5), "pi"),
+    (lambda: nn.ScaleMixturePrior(-0.1), "pi"),
+    (lambda: nn.ScaleMixturePrior(0.5, 0.0), "sigma1"),
+    (lambda: nn.BayesianDense(0, 2), "in_features"),
+    (lambda: nn.BayesianDense(2, 2, prior="gauss"), "prior"),
+    (lambda: nn.BayesianDense(2, 2, posterior_rho_init=(1.0, -1.0)), "posterior_rho_init"),
+    (lambda: nn.prune(nn.Sequential(nn.BayesianDense(2, 2)), 1.0), "fraction"),
+    (lambda: nn.prune(nn.Sequential(nn.BayesianDense(2, 2)), -0.1), "fraction"),
+    (lambda: nn.prune(nn.Sequential(nn.Dense(2, 2)), 0.5), "no Bayesian layers"),
+    (lambda: mb.models.predictive_samples(nn.Sequential(nn.BayesianDense(2, 2)), np.zeros((1, 2)), 0), "T"),
+    (lambda: minibatch_kl_weights(0), "n_batches"),
+    (lambda: minibatch_kl_weights(3, "linear"), "schedule"),
+    (lambda: bbb_objective(nn.Sequential(nn.BayesianDense(2, 1)), np.zeros((1, 2)), np.zeros(1),
+                           gaussian_log_likelihood(1.0), 0), "n_data"),
+    (lambda: bbb_objective(nn.Sequential(nn.BayesianDense(2, 1)), np.zeros((1, 2)), np.zeros(1),
+                           gaussian_log_likelihood(1.0), 5, n_samples=0), "n_samples"),
+    (lambda: nn.BayesianDense(2, 1, prior=nn.ScaleMixturePrior()).kl("closed_form"), "no closed-form KL"),
+    (lambda: gaussian_log_likelihood(0.0), "noise_std"),
+])
+def test_bad_input_is_named(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
