@@ -10,6 +10,7 @@ Reading files
     ``read_idx``             the IDX reader behind both
     ``images_to_float``      uint8 (N, 28, 28) -> float (N, 784) in [0, 1]
     ``old_faithful``         the geyser data of PRML chapter 9, shape (272, 2)
+    ``load_wine_quality``    UCI Wine Quality (white 4,898 / red 1,599 wines, 11 inputs, quality score)
 Generating
     ``sinusoidal``           sin(2 pi x) + noise, PRML section 1.1
     ``two_moons``, ``gaussian_blobs``   2-D classification and clustering toys
@@ -28,6 +29,7 @@ from .mnist import (
 )
 from .old_faithful import old_faithful
 from .synthetic import gaussian_blobs, sinusoidal, two_moons
+from .wine import WINE_QUALITY_FEATURES, load_wine_quality
 
 __all__ = [
     "DATA_ENV_VAR",
@@ -39,6 +41,8 @@ __all__ = [
     "load_fashion_mnist",
     "load_fashion_mnist_or_small",
     "load_mnist",
+    "load_wine_quality",
+    "WINE_QUALITY_FEATURES",
     "old_faithful",
     "read_idx",
     "sinusoidal",
