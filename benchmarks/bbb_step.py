@@ -1,0 +1,217 @@
+"""One Bayes by Backprop training step of a 784-400-400-10 ReLU classifier against the same model
+in PyTorch. float32, Gaussian prior N(0, 1) with its closed-form KL, one weight draw per step.
+
+Contenders, each in fresh processes taking turns (see mlp_step.py for why), at batch 128 and 1024:
+- minibayes, weight sampling (the default, Blundell eq. 3) and local reparameterisation;
+- the same two in PyTorch CPU eager, same thread count (hand-written layers: torch has no BBB layer);
+- the floor: minibayes' plain MLP step of the same size plus drawing the 477,600 + 810 normal
+  numbers of one weight sample (what BBB must do beyond a plain network).
+With ``--cupy``, also minibayes on CuPy and PyTorch CUDA.
+
+Usage: python benchmarks/bbb_step.py [--quick] [--cupy] [--processes N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import minibayes as mb  # noqa: E402
+from minibayes import nn, optim  # noqa: E402
+from minibayes.models import bbb_objective, categorical_log_likelihood  # noqa: E402
+from minibayes.nn import functional as F  # noqa: E402
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+SIZES = (784, 400, 400, 10)
+N_DATA = 60_000
+CONTENDERS = ("minibayes", "minibayes_local", "torch", "torch_local", "floor", "minibayes_cupy", "torch_cuda")
+
+
+def median_step_seconds(step, steps: int, repeats: int, synchronize=lambda: None) -> float:
+    for _ in range(3):
+        step()
+    synchronize()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        synchronize()
+        times.append((time.perf_counter() - start) / steps)
+    return statistics.median(times)
+
+
+def minibayes_step(x, y, local=False, backend_name="numpy"):
+    with mb.using(backend_name):
+        mb.seed(0)
+        layers = []
+        for i, (fan_in, fan_out) in enumerate(zip(SIZES, SIZES[1:])):
+            layers.append(nn.BayesianDense(fan_in, fan_out, local_reparameterisation=local))
+            if i < len(SIZES) - 2:
+                layers.append(nn.ReLU())
+        model = nn.Sequential(*layers)
+        optimizer = optim.Adam(model.parameters(), lr=1e-3)
+        xd, yd = mb.asarray(x), mb.asarray(y)
+
+    def step():
+        with mb.using(backend_name):
+            optimizer.zero_grad()
+            bbb_objective(model, xd, yd, categorical_log_likelihood, N_DATA).loss.backward()
+            optimizer.step()
+
+    return step
+
+
+def floor_step(x, y):
+    """A plain MLP step plus one weight sample's worth of standard normals."""
+    mb.seed(0)
+    model = nn.Sequential(nn.Dense(784, 400), nn.ReLU(), nn.Dense(400, 400), nn.ReLU(), nn.Dense(400, 10))
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    xd, yd = mb.asarray(x), mb.asarray(y)
+    generator = mb.backend.rng()
+    shapes = [p.shape for p in model.parameters()]
+
+    def step():
+        for shape in shapes:
+            generator.standard_normal(shape, dtype=np.float32)
+        optimizer.zero_grad()
+        F.cross_entropy(model(xd), yd).backward()
+        optimizer.step()
+
+    return step
+
+
+class TorchBayesianLinear(torch.nn.Module if torch is not None else object):
+    """Blundell's layer in PyTorch: w = mu + softplus(rho) eps; or local reparameterisation."""
+
+    def __init__(self, fan_in, fan_out, local):
+        super().__init__()
+        self.local = local
+        self.weight_mu = torch.nn.Parameter(torch.randn(fan_in, fan_out) * (2 / fan_in) ** 0.5)
+        self.weight_rho = torch.nn.Parameter(torch.empty(fan_in, fan_out).uniform_(-5, -4))
+        self.bias_mu = torch.nn.Parameter(torch.zeros(fan_out))
+        self.bias_rho = torch.nn.Parameter(torch.empty(fan_out).uniform_(-5, -4))
+
+    def forward(self, x):
+        sigma_w = torch.nn.functional.softplus(self.weight_rho)
+        sigma_b = torch.nn.functional.softplus(self.bias_rho)
+        if self.local:
+            mean = x @ self.weight_mu + self.bias_mu
+            variance = (x * x) @ (sigma_w * sigma_w) + sigma_b * sigma_b
+            return mean + variance.sqrt() * torch.randn_like(mean)
+        weight = self.weight_mu + sigma_w * torch.randn_like(sigma_w)
+        bias = self.bias_mu + sigma_b * torch.randn_like(sigma_b)
+        return x @ weight + bias
+
+    def kl(self):
+        total = 0.0
+        for mu, rho in ((self.weight_mu, self.weight_rho), (self.bias_mu, self.bias_rho)):
+            sigma = torch.nn.functional.softplus(rho)
+            total = total + (-torch.log(sigma) + 0.5 * (sigma * sigma + mu * mu) - 0.5).sum()
+        return total
+
+
+def torch_step(x, y, local=False, device="cpu"):
+    torch.manual_seed(0)
+    layers = [TorchBayesianLinear(a, b, local) for a, b in zip(SIZES, SIZES[1:])]
+    model = torch.nn.ModuleList(layers).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+
+    def step():
+        optimizer.zero_grad()
+        h = xt
+        for i, layer in enumerate(model):
+            h = layer(h)
+            if i < len(model) - 1:
+                h = torch.relu(h)
+        nll = torch.nn.functional.cross_entropy(h, yt)
+        kl = sum(layer.kl() for layer in model)
+        (nll + kl / N_DATA).backward()
+        optimizer.step()
+
+    return step
+
+
+def time_one(name: str, batch_size: int, steps: int, repeats: int) -> float:
+    rng = np.random.default_rng(0)
+    x, y = rng.random((batch_size, 784), dtype=np.float32), rng.integers(0, 10, batch_size)
+    if name in ("minibayes", "minibayes_local"):
+        return median_step_seconds(minibayes_step(x, y, name.endswith("local")), steps, repeats)
+    if name in ("torch", "torch_local"):
+        return median_step_seconds(torch_step(x, y, name.endswith("local")), steps, repeats)
+    if name == "floor":
+        return median_step_seconds(floor_step(x, y), steps, repeats)
+    if name == "minibayes_cupy":
+        import cupy
+
+        return median_step_seconds(minibayes_step(x, y, False, "cupy"), steps, repeats, cupy.cuda.Device().synchronize)
+    if name == "torch_cuda":
+        return median_step_seconds(torch_step(x, y, False, "cuda"), steps, repeats, torch.cuda.synchronize)
+    raise ValueError(f"unknown contender {name!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--cupy", action="store_true")
+    parser.add_argument("--processes", type=int, default=5)
+    parser.add_argument("--only", choices=CONTENDERS, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    steps, repeats = (5, 3) if args.quick else (20, 7)
+    threads = os.cpu_count()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    if args.only:
+        print(json.dumps(time_one(args.only, args.batch, steps, repeats)))
+        return 0
+    if torch is None:
+        print("PyTorch is not installed: `pip install torch==2.13.0` (CPU build) gives the peer.", file=sys.stderr)
+        return 1
+    names = ["minibayes", "torch", "minibayes_local", "torch_local", "floor"]
+    if args.cupy:
+        names += ["minibayes_cupy", "torch_cuda"]
+    rows = []
+    for batch_size in (128, 1024):
+        per_process = {name: [] for name in names}
+        for _ in range(args.processes):
+            for name in names:
+                command = [sys.executable, __file__, "--only", name, "--batch", str(batch_size)] + \
+                          (["--quick"] if args.quick else [])
+                result = subprocess.run(command, capture_output=True, text=True, check=True, env=dict(os.environ))
+                per_process[name].append(json.loads(result.stdout))
+        rows.append({"batch": batch_size, **{n: statistics.median(t) for n, t in per_process.items()}})
+    print(f"{datetime.date.today()} · {platform.machine()} · {threads} cores · NumPy {np.__version__} · "
+          f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    print("| batch | sampling | minibayes (NumPy) | PyTorch CPU | minibayes / PyTorch | floor (MLP step + draws) |"
+          "\n|---|---|---|---|---|---|")
+    for r in rows:
+        for label, ours, theirs in (("weights", "minibayes", "torch"), ("local", "minibayes_local", "torch_local")):
+            print(f"| {r['batch']} | {label} | {r[ours] * 1e3:.2f} ms | {r[theirs] * 1e3:.2f} ms | "
+                  f"{r[ours] / r[theirs]:.2f}x | {r['floor'] * 1e3:.2f} ms |")
+    if args.cupy:
+        print("\n| batch | minibayes (CuPy) | PyTorch CUDA | ratio |\n|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['batch']} | {r['minibayes_cupy'] * 1e3:.3f} ms | {r['torch_cuda'] * 1e3:.3f} ms | "
+                  f"{r['minibayes_cupy'] / r['torch_cuda']:.2f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
