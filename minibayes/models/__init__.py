@@ -11,7 +11,8 @@ ln p(X) = L(q, theta) + KL(q || p(Z | X)) for GMM and PPCA).
 Day 3 (gradient-trained models, ``Module`` s with a loss): ``Autoencoder``, ``VAE`` (SGVB
 estimators A and B, the importance-weighted bound), Bayes by Backprop's ``bbb_objective`` (layers in
 ``minibayes.nn.bayesian``), all returning the shared
-``VariationalObjective`` of ``objectives``.
+``VariationalObjective`` of ``objectives``; ``uci_protocol`` scores any regression model by the UCI
+protocol of Gal & Ghahramani (2016), Table 1 (repeated splits, validated grid, test RMSE and log-likelihood).
 """
 
 from . import em, kernels
@@ -35,6 +36,7 @@ from .bayes_by_backprop import (
 from .gradient_estimators import gaussian_gradient_estimates
 from .objectives import VariationalObjective, kl_warmup
 from .vae import VAE, make_mlp_vae
+from .uci import PredictiveSamples, UCIResult, load_split_indices, uci_protocol, uci_splits
 
 __all__ = [
     "IdentityBasis", "PolynomialBasis", "GaussianBasis", "SigmoidalBasis", "BayesianLinearRegression",
@@ -44,4 +46,5 @@ __all__ = [
     "Autoencoder", "VAE", "make_mlp_vae", "VariationalObjective", "kl_warmup", "gaussian_gradient_estimates",
     "bbb_objective", "minibatch_kl_weights", "gaussian_log_likelihood", "categorical_log_likelihood",
     "predictive_samples",
+    "uci_protocol", "uci_splits", "load_split_indices", "PredictiveSamples", "UCIResult",
 ]
