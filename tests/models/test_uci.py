@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 from scipy import stats
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import BayesianRidge
 
 import minibayes as mb
 from minibayes.models import (
@@ -251,16 +253,14 @@ class BayesianLinearAdapter:
 
 
 def test_bayesian_linear_regression_matches_scikit_learn_bayesian_ridge_on_diabetes():
-    datasets = pytest.importorskip("sklearn.datasets")
-    linear_model = pytest.importorskip("sklearn.linear_model")
-    X, y = datasets.load_diabetes(return_X_y=True)
+    X, y = load_diabetes(return_X_y=True)
     splits = uci_splits(len(y), 20, seed=0)
     result = uci_protocol(X, y, BayesianLinearAdapter, [{}], splits=splits)
     rmse, log_likelihood = [], []
     for train, test in splits:
         X_test, y_mean, y_std = _by_hand(X, y, train, test)
         X_train = (X[train] - X[train].mean(axis=0)) / X[train].std(axis=0)
-        peer = linear_model.BayesianRidge().fit(X_train, (y[train] - y_mean) / y_std)
+        peer = BayesianRidge().fit(X_train, (y[train] - y_mean) / y_std)
         mean, std = peer.predict(X_test, return_std=True)
         mean, std = mean * y_std + y_mean, std * y_std
         rmse.append(np.sqrt(np.mean((y[test] - mean) ** 2)))
