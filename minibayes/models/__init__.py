@@ -10,7 +10,8 @@ ln p(X) = L(q, theta) + KL(q || p(Z | X)) for GMM and PPCA).
 
 Day 3 (gradient-trained models, ``Module`` s with a loss): ``Autoencoder``, ``VAE`` (SGVB
 estimators A and B, the importance-weighted bound), Bayes by Backprop's ``bbb_objective`` (layers in
-``minibayes.nn.bayesian``), all returning the shared
+``minibayes.nn.bayesian``), MC dropout and Kendall & Gal's losses (``mc_dropout``), the shared
+predictive-uncertainty API ``predict_mc`` (``uncertainty``), all returning the shared
 ``VariationalObjective`` of ``objectives``; ``uci_protocol`` scores any regression model by the UCI
 protocol of Gal & Ghahramani (2016), Table 1 (repeated splits, validated grid, test RMSE and log-likelihood).
 """
@@ -30,6 +31,11 @@ from .mixture import GaussianMixture
 from .pca import PCA
 from .ppca import PPCA
 from .autoencoder import Autoencoder
+from .calibration import expected_calibration_error, reliability_bins
+from .mc_dropout import (
+    heteroscedastic_nll, logit_noise_nll, mc_dropout_kl, mc_dropout_objective, mc_dropout_weight_decay,
+)
+from .uncertainty import ClassificationPrediction, RegressionPrediction, predict_mc
 from .bayes_by_backprop import (
     bbb_objective, categorical_log_likelihood, gaussian_log_likelihood, minibatch_kl_weights, predictive_samples,
 )
@@ -45,6 +51,8 @@ __all__ = [
     "em", "KMeans", "GaussianMixture", "BayesianGaussianMixture", "PCA", "PPCA",
     "Autoencoder", "VAE", "make_mlp_vae", "VariationalObjective", "kl_warmup", "gaussian_gradient_estimates",
     "bbb_objective", "minibatch_kl_weights", "gaussian_log_likelihood", "categorical_log_likelihood",
-    "predictive_samples",
+    "predictive_samples", "predict_mc", "RegressionPrediction", "ClassificationPrediction",
+    "mc_dropout_weight_decay", "mc_dropout_kl", "mc_dropout_objective", "heteroscedastic_nll", "logit_noise_nll",
+    "expected_calibration_error", "reliability_bins",
     "uci_protocol", "uci_splits", "load_split_indices", "PredictiveSamples", "UCIResult",
 ]

@@ -24,8 +24,10 @@ from typing import Callable
 from .. import backend
 from ..autograd import ops
 from ..autograd.tensor import Tensor
+from ..autograd.function import no_grad
 from ..nn import functional as F
 from ..nn.bayesian import KL_METHODS, bayesian_layers, model_kl
+from ..nn.layers import stochastic
 from ..nn.module import Module
 from .objectives import VariationalObjective, check_kl_weight
 
@@ -118,15 +120,13 @@ def minibatch_kl_weights(n_batches: int, schedule: str = "uniform") -> list[floa
 
 
 def predictive_samples(model: Module, x: object, n_samples: int) -> object:
-    """T forward passes with fresh weight draws: a backend array of shape (T, batch, outputs).
+    """T forward passes with fresh weight draws (in eval mode too): a backend array (T, batch, outputs).
 
     The mean over the first axis is the Monte Carlo predictive mean (for a classifier, apply the
     softmax before averaging: the averaged probabilities).
     """
-    from ..autograd.function import no_grad  # noqa: PLC0415
-
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
         raise ValueError(f"predictive_samples: T (n_samples) must be a positive int, got {n_samples!r}")
-    with no_grad():
+    with no_grad(), stochastic():
         outputs = [model(x).data for _ in range(n_samples)]
     return backend.array_module(outputs[0]).stack(outputs)

@@ -18,6 +18,7 @@ from .. import backend
 from ..autograd import ops
 from ..autograd.tensor import Tensor
 from . import init as initializers
+from .layers import sampling_forced
 from .module import Module, Parameter
 from .priors import GaussianPrior, ScaleMixturePrior
 
@@ -60,6 +61,10 @@ class BayesianDense(Module):
     dtype : dtype, optional
 
     Shapes: x (..., in_features) -> z (..., out_features).
+
+    A forward pass draws weights in training mode and inside ``nn.stochastic()`` (how
+    ``predict_mc`` and ``predictive_samples`` take T draws); in eval mode it uses the posterior
+    means, the cheap deterministic prediction.
     """
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True, prior: object = None,
@@ -87,7 +92,7 @@ class BayesianDense(Module):
         self.weight_rho = Parameter(rho((in_features, out_features)))
         self.bias_mu = Parameter(backend.xp().zeros(out_features, dtype=dtype)) if bias else None
         self.bias_rho = Parameter(rho((out_features,))) if bias else None
-        self.sampling = True          # False: use the posterior means (``posterior_mean``)
+        self.sampling = True          # False: the posterior means even when forced (``posterior_mean``)
         self.weight_mask = None       # 0/1 array of the weights kept by ``prune``
         self._last_sample = None      # (weight, weight eps, bias, bias eps) of the last weight-sampling pass
 
@@ -106,7 +111,9 @@ class BayesianDense(Module):
         x = x if isinstance(x, Tensor) else Tensor(backend.asarray(x, dtype=self.weight_mu.dtype))
         if x.shape[-1] != self.in_features:
             raise ValueError(f"BayesianDense: x must have shape (..., {self.in_features}), got {x.shape}")
-        if not self.sampling:
+        # Like Dropout: draws in training mode or inside ``nn.stochastic()``, the posterior means
+        # in eval mode (a deterministic prediction), never inside ``posterior_mean``.
+        if not (self.sampling and (self.training or sampling_forced())):
             self._last_sample = None
             return ops.linear(x, self._masked(self.weight_mu), self.bias_mu)
         generator, dtype = backend.rng(), self.weight_mu.dtype

@@ -14,7 +14,8 @@ from . import init as initializers
 from .module import Module, Parameter
 
 __all__ = [
-    "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus", "Flatten", "Dropout", "mc_dropout",
+    "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus", "Flatten", "Dropout", "mc_dropout", "stochastic",
+    "sampling_forced",
 ]
 
 
@@ -91,26 +92,37 @@ class Flatten(Module):
         return ops.flatten(x, start_axis=1)
 
 
-class _MCMode(threading.local):
+class _SamplingMode(threading.local):
     forced = False
 
 
-_mc_mode = _MCMode()
+_sampling_mode = _SamplingMode()
+
+
+def sampling_forced() -> bool:
+    """Whether a ``stochastic()`` block is active in this thread."""
+    return _sampling_mode.forced
 
 
 @contextlib.contextmanager
-def mc_dropout() -> Iterator[None]:
-    """Keep every Dropout layer sampling inside the block, even in eval mode (MC dropout).
+def stochastic() -> Iterator[None]:
+    """Keep every stochastic layer sampling inside the block, in eval mode too: Dropout drops and
+    Bayesian layers draw their weights. Outside it, eval mode is deterministic.
 
-    Gal & Ghahramani (2016): T stochastic forward passes with dropout on give
-    samples from the approximate predictive distribution.
+    This is how the T stochastic passes of MC dropout (Gal & Ghahramani 2016) and of a Bayes by
+    Backprop network are taken (``models.uncertainty.predict_mc``), independently of train/eval mode.
     """
-    previous = _mc_mode.forced
-    _mc_mode.forced = True
+    previous = _sampling_mode.forced
+    _sampling_mode.forced = True
     try:
         yield
     finally:
-        _mc_mode.forced = previous
+        _sampling_mode.forced = previous
+
+
+def mc_dropout() -> contextlib.AbstractContextManager[None]:
+    """Gal & Ghahramani's name for ``stochastic()``: dropout stays on at prediction time."""
+    return stochastic()
 
 
 class Dropout(Module):
@@ -122,7 +134,7 @@ class Dropout(Module):
         Drop probability.
     mc : bool
         Monte Carlo dropout: keep dropping in eval mode too (Gal & Ghahramani 2016).
-        ``mc_dropout()`` does the same for every Dropout layer within a block.
+        ``stochastic()`` (or ``mc_dropout()``) does the same for every layer within a block.
     """
 
     def __init__(self, p: float = 0.5, mc: bool = False) -> None:
@@ -133,7 +145,7 @@ class Dropout(Module):
 
     @property
     def active(self) -> bool:
-        return self.training or self.mc or _mc_mode.forced
+        return self.training or self.mc or _sampling_mode.forced
 
     def forward(self, x: object) -> Tensor:
         return F.dropout(x, self.p, training=self.active)
