@@ -24,3 +24,14 @@ def test_quick_regression_and_images(tmp_path):
     assert all(r["accuracy"] > 0.5 and 0 <= r["ece"] <= 1 for r in results.values())
     rotation = summary["classification"]["rotation"]
     assert min(rotation["mutual_information"]) >= 0
+
+
+def test_quick_uci_protocol_scores_the_three_models(tmp_path):
+    summary = demo.main(["--quick", "--parts", "uci", "--uci-splits", "2", "--out", str(tmp_path)])
+    assert (tmp_path / "uci.png").stat().st_size > 10_000
+    uci = summary["uci"]
+    for model in ("MC dropout", "plain network", "Bayesian linear"):
+        rmse, _ = uci[f"wine-red/{model}"]["rmse"]
+        log_likelihood, _ = uci[f"wine-red/{model}"]["log_likelihood"]
+        assert 0.5 < rmse < 0.8 and -1.5 < log_likelihood < -0.7      # quality scores of sd 0.81
+        assert uci[f"diabetes/{model}"]["rmse"][0] < 80                 # target sd 77
