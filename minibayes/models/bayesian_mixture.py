@@ -14,7 +14,8 @@ components that explain no data keep weight E[pi_k] = alpha_k / sum_j alpha_j
 (10.69) near zero: the model chooses its own number of components.
 
 Relation to scikit-learn (weight_concentration_prior_type="dirichlet_distribution"):
-same updates and initialisation; its ``lower_bound_`` drops constants. When
+same updates and initialisation; its ``lower_bound_`` drops constants. Our default
+covariance prior adds reg_covar I to the sample covariance (see ``covariance_prior``). When
 q(theta) has just been updated from q(Z) and reg_covar = 0,
     L (ours) = L (sklearn) + ln C(alpha_0) + K ln B(W_0, nu_0) + (K D / 2) ln beta_0
                - (N D / 2) ln 2 pi + K D (D - 1) / 4 ln pi,
@@ -73,7 +74,8 @@ class BayesianGaussianMixture(DensityEstimator):
     degrees_of_freedom_prior : float, optional
         nu_0 > D - 1 (10.40); default D.
     covariance_prior : array of shape (n_features, n_features), optional
-        W_0^-1 (10.40); default the sample covariance of X (ddof = 1, as scikit-learn).
+        W_0^-1 (10.40); default the sample covariance of X (ddof = 1, as scikit-learn) plus reg_covar I,
+        which keeps it positive definite (and the bound finite) when X has a constant column.
     reg_covar : float
         Added to the diagonal of S_k in the M-step (as scikit-learn; 0 gives PRML exactly).
     max_iter, tol, n_init, init_params, random_state
@@ -132,7 +134,13 @@ class BayesianGaussianMixture(DensityEstimator):
                 raise ValueError(f"mean_prior must have shape {(D,)}; got {tuple(m0.shape)}")
         if self.covariance_prior is None:
             centered = X - X.mean(axis=0)
-            W0_inv = centered.T @ centered / (N - 1)
+            # + reg_covar I: a constant column makes the sample covariance singular, and then
+            # ln B(W_0, nu_0) in (10.74) is -inf and so is every bound. scikit-learn's default
+            # prior is the bare sample covariance; its bound drops that term, ours cannot.
+            W0_inv = centered.T @ centered / (N - 1) + self.reg_covar * xp.eye(D, dtype=X.dtype)
+            if not bool((xp.linalg.eigvalsh(W0_inv) > 0).all()):
+                raise ValueError("the default covariance_prior (the sample covariance of X) is singular: X has a "
+                                 "constant column or collinear columns; set reg_covar > 0 or give covariance_prior")
         else:
             W0_inv = check_array(self.covariance_prior, "covariance_prior", dtype=X.dtype)
             if W0_inv.shape != (D, D):
@@ -266,11 +274,11 @@ class BayesianGaussianMixture(DensityEstimator):
         best = None
         for _ in range(self.n_init):
             q_theta, lower_bounds, converged = self._run(X, stats, priors, resp_init, rng)
-            score = lower_bounds[-1] if lower_bounds else -math.inf
+            score = lower_bounds[-1]
             if best is None or score > best[0]:
                 best = (score, q_theta, lower_bounds, converged)
         score, (alpha, beta, m, nu, W_chol), lower_bounds, converged = best
-        if not converged and self.max_iter > 0:
+        if not converged:
             warnings.warn(f"variational EM did not converge in max_iter={self.max_iter} iterations (tol={self.tol})",
                           ConvergenceWarning, stacklevel=2)
         # All state is assigned here, after every check and computation has passed.

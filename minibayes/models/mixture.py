@@ -41,7 +41,8 @@ def check_mixture_hyperparameters(model: object, X: object) -> None:
         )
     check_scalar(model.tol, "tol", float, min_value=0.0)
     check_scalar(model.reg_covar, "reg_covar", float, min_value=0.0)
-    check_scalar(model.max_iter, "max_iter", int, min_value=0)
+    # max_iter = 0 would leave a model with no E-step behind its parameters and no lower bound.
+    check_scalar(model.max_iter, "max_iter", int, min_value=1)
     check_scalar(model.n_init, "n_init", int, min_value=1)
     if model.init_params not in ("kmeans", "random"):
         raise ValueError(f"init_params must be 'kmeans' or 'random'; got {model.init_params!r}")
@@ -223,11 +224,11 @@ class GaussianMixture(DensityEstimator):
         best = None
         for _ in range(self.n_init):
             params, lower_bounds, converged = self._run_em(X, stats, initial, rng)
-            score = lower_bounds[-1] if lower_bounds else -math.inf
+            score = lower_bounds[-1]
             if best is None or score > best[0]:
                 best = (score, params, lower_bounds, converged)
         score, params, lower_bounds, converged = best
-        if not converged and self.max_iter > 0:
+        if not converged:
             warnings.warn(f"EM did not converge in max_iter={self.max_iter} iterations (tol={self.tol}); "
                           "increase max_iter or tol", ConvergenceWarning, stacklevel=2)
         self._warn_collapsed(params, X)

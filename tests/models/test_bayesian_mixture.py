@@ -13,6 +13,7 @@ from sklearn.mixture import BayesianGaussianMixture as SkBayesianGaussianMixture
 
 from minibayes.models._validation import ConvergenceWarning
 from minibayes.models.bayesian_mixture import BayesianGaussianMixture
+from minibayes.models.mixture import GaussianMixture
 
 from .test_mixture import blobs
 
@@ -169,3 +170,26 @@ def test_bad_priors_raise_and_keep_state(argument, value, message):
     np.testing.assert_array_equal(model.means_, means)
     with pytest.raises(ValueError, match="NaN"):
         BayesianGaussianMixture(2).fit(np.where(X > 1, np.nan, X))
+
+
+def test_constant_column_gives_a_finite_bound_by_the_regularised_default_prior():
+    # A constant column makes the sample covariance singular: W_0^-1 = S gave ln B(W_0, nu_0) = -inf in (10.74)
+    # and -inf for every bound. The default prior is S + reg_covar I (scikit-learn's regularisation).
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.normal(size=(60, 2)) + 4.0 * (np.arange(60) % 2)[:, None], np.full(60, 3.0)]
+    model = BayesianGaussianMixture(3, random_state=0).fit(X)
+    bounds = np.array(model.lower_bounds_)
+    assert np.all(np.isfinite(bounds)) and model.converged_
+    assert np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[1:]))  # and still a bound that EM raises
+    np.testing.assert_allclose(model.covariance_prior_, np.cov(X.T) + 1e-6 * np.eye(3), rtol=1e-12, atol=1e-15)
+    assert np.all(np.isfinite(model.score_samples(X)))
+    # Without regularisation the singular prior is named, not turned into -inf.
+    with pytest.raises(ValueError, match="covariance_prior.*singular.*reg_covar"):
+        BayesianGaussianMixture(3, reg_covar=0.0, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize("model", [BayesianGaussianMixture, GaussianMixture])
+def test_max_iter_zero_is_rejected(model):
+    X = blobs(0, n_per=20)
+    with pytest.raises(ValueError, match="max_iter must be >= 1; got 0"):
+        model(2, max_iter=0).fit(X)
