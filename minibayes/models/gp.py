@@ -51,6 +51,8 @@ def log_marginal_likelihood(theta: Tensor, kernel: _Kernel, X: object, t: object
     if theta.shape != (kernel.n_params + 1,):
         raise ValueError(f"theta must have shape ({kernel.n_params + 1},) for {kernel!r} plus the noise; "
                          f"got {theta.shape}")
+    # Host data meet device parameters: move X and t to theta's backend (as backend.asarray would).
+    X, t = backend.on_backend_of(theta.data, X), backend.on_backend_of(theta.data, t)
     n = X.shape[0]
     xp = backend.array_module(X)
     eye = Tensor(xp.eye(n, dtype=X.dtype))
@@ -179,6 +181,9 @@ class GaussianProcessRegressor(Regressor):
         """Mean (6.66), shape (m,); v = L^-1 K(X_train, X), shape (n, m); the query points X (m, D)."""
         check_is_fitted(self, "alpha_")
         X = check_fitted_inputs(X, self.n_features_in_, owner=type(self).__name__)
+        # check_fitted_inputs puts X on the active backend; the fitted state may live on another
+        # (fitted under mb.using("cupy"), asked with NumPy points): X goes where the parameters are.
+        X = backend.on_backend_of(self.alpha_, X)
         K_star = self.kernel_(self.X_train_, X)
         return K_star.T @ self.alpha_, backend.solve_triangular(self.L_, K_star, lower=True), X
 

@@ -26,8 +26,10 @@ def squared_distances(X: object, Y: object) -> object:
     """||x_n - y_m||^2 for X (n, D) and Y (m, D), shape (n, m).
 
     Summed feature by feature from exact differences, not as ||x||^2 + ||y||^2 - 2 x^T y,
-    whose cancellation loses digits for close points far from the origin.
+    whose cancellation loses digits for close points far from the origin. A host Y is moved
+    to X's backend (a CuPy-fitted GP asked about NumPy points).
     """
+    Y = backend.on_backend_of(X, Y)
     xp = backend.array_module(X)
     out = xp.zeros((X.shape[0], Y.shape[0]), dtype=X.dtype)
     for d in range(X.shape[1]):
@@ -90,6 +92,7 @@ class RBF(_Kernel):
 
     def matrix(self, theta: Tensor, X: object) -> Tensor:
         """K(theta) as a Tensor, shape (n, n): exp(theta_0) exp(-||x - x'||^2 exp(-2 theta_1) / 2)."""
+        X = backend.on_backend_of(theta.data, X)  # the parameters' backend
         D2 = Tensor(squared_distances(X, X))
         log_variance, log_length = getitem(theta, 0), getitem(theta, 1)
         return exp(log_variance - 0.5 * D2 * exp(-2.0 * log_length))
@@ -113,8 +116,9 @@ class Linear(_Kernel):
         self.variance = check_precision(variance, "variance")
 
     def __call__(self, X: object, Y: object | None = None) -> object:
-        """K[n, m] = k(x_n, y_m), shape (n, m)."""
-        return self.bias_variance + self.variance * (X @ (X if Y is None else Y).T)
+        """K[n, m] = k(x_n, y_m), shape (n, m); a host Y is moved to X's backend."""
+        Y = X if Y is None else backend.on_backend_of(X, Y)
+        return self.bias_variance + self.variance * (X @ Y.T)
 
     def diag(self, X: object) -> object:
         """k(x_n, x_n) = bias_variance + variance ||x_n||^2, shape (n,)."""
@@ -122,6 +126,7 @@ class Linear(_Kernel):
 
     def matrix(self, theta: Tensor, X: object) -> Tensor:
         """K(theta) as a Tensor, shape (n, n): exp(theta_0) + exp(theta_1) X X^T."""
+        X = backend.on_backend_of(theta.data, X)  # the parameters' backend
         return exp(getitem(theta, 0)) + exp(getitem(theta, 1)) * Tensor(X @ X.T)
 
 

@@ -175,3 +175,28 @@ def test_cupy_matches_numpy():
     assert model.log_marginal_likelihood_value_ == pytest.approx(reference.log_marginal_likelihood_value_, rel=1e-7)
     np.testing.assert_allclose(model.theta_, reference.theta_, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(mb.to_numpy(mean), reference.predict(np.linspace(-3, 3, 7)[:, None]), rtol=1e-4)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not mb.cupy_available(), reason="needs CuPy and a CUDA device (or the fakecupy stand-in)")
+def test_cupy_fitted_gp_and_kernels_accept_host_inputs():
+    # Fitted under CuPy, asked with NumPy points: X goes to the parameters' backend, and the answers are
+    # the NumPy model's (same data, float64 on both).
+    from minibayes import backend
+
+    X, t = data(5, n=25)
+    X_query = np.linspace(-0.5, 1.5, 7)[:, None]
+    kernel = RBF(1.0, 0.3) + Linear(0.5, 0.2)
+    host = GaussianProcessRegressor(kernel, noise=0.05, optimize=False).fit(X, t)
+    with mb.using("cupy"):
+        device = GaussianProcessRegressor(kernel, noise=0.05, optimize=False).fit(X, t)
+    assert backend.backend_name_of(device.alpha_) == "cupy"
+    for ours, theirs in zip(device.predict(X_query, return_std=True), host.predict(X_query, return_std=True)):
+        assert backend.backend_name_of(ours) == "cupy"
+        np.testing.assert_allclose(backend.to_numpy(ours), theirs, rtol=1e-9, atol=1e-12)
+    K = device.kernel_(device.X_train_, X_query)  # a device X beside a host Y
+    np.testing.assert_allclose(backend.to_numpy(K), host.kernel_(X, X_query), rtol=1e-12)
+    with mb.using("cupy"):
+        theta = mb.tensor(host.theta_, dtype="float64")
+    value = log_marginal_likelihood(theta, kernel, X, t)  # device theta, host X and t
+    assert value.item() == pytest.approx(host.log_marginal_likelihood_value_, rel=1e-10)
