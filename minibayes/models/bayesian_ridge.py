@@ -36,6 +36,7 @@ import numpy
 from .. import backend
 from ._linear_validation import check_fitted_inputs, check_inputs, check_targets
 from ._estimator import Regressor
+from ._scaling import largest_magnitude, power_of_two_scale
 from ._validation import check_is_fitted, check_scalar
 from .evidence import EvidenceSpectrum
 
@@ -46,17 +47,18 @@ __all__ = ["BayesianRidge"]
 _BLOCK_ROWS = 4096
 
 
-def _centred_statistics(X: object, t: object, x_mean: object) -> tuple[object, object]:
-    """(X - x_mean)^T (X - x_mean), shape (D, D), and (X - x_mean)^T t, shape (D,), block by block.
+def _centred_statistics(X: object, t: object, x_mean: object, x_scale: float) -> tuple[object, object]:
+    """(X_s^T X_s, X_s^T t) with X_s = (X - x_mean) / x_scale, shapes (D, D) and (D,), block by block.
 
     Centring each block, rather than using X^T X - N x_mean x_mean^T, avoids the cancellation
-    that loses digits when the feature means are large against their spread.
+    that loses digits when the feature means are large against their spread; dividing each block
+    by the power of two ``x_scale`` (exact) keeps the products inside the floating-point range.
     """
     xp = backend.array_module(X)
     gram = xp.zeros((X.shape[1], X.shape[1]), dtype=X.dtype)
     moment = xp.zeros(X.shape[1], dtype=X.dtype)
     for start in range(0, X.shape[0], _BLOCK_ROWS):
-        block = X[start:start + _BLOCK_ROWS] - x_mean
+        block = (X[start:start + _BLOCK_ROWS] - x_mean) / x_scale
         gram += block.T @ block
         moment += block.T @ t[start:start + _BLOCK_ROWS]
     return gram, moment
@@ -78,7 +80,8 @@ class BayesianRidge(Regressor):
     alpha_init : float, optional
         Starting alpha; 1 / Var(t) by default.
     lambda_init : float, optional
-        Starting lambda; 1 by default.
+        Starting lambda; by default mean(x_j^2) / Var(t) (1 for standardised data; scikit-learn starts at 1
+        in any units, which leaves w = 0 on data far from unit scale).
     fit_intercept : bool
         Centre X and t and fit an unpenalised intercept.
 
@@ -128,15 +131,29 @@ class BayesianRidge(Regressor):
             if getattr(self, name) is not None:
                 check_scalar(getattr(self, name), name, float, min_value=0.0, include_min=False)
 
-    def _log_posterior(self, spectrum: EvidenceSpectrum, alpha: float, lam: float) -> float:
-        """scikit-learn's score: log evidence (3.86), PRML's (alpha, beta) = (lambda, alpha), + log hyperpriors."""
-        return (spectrum.log_evidence(lam, alpha) + self.lambda_1 * math.log(lam) - self.lambda_2 * lam
-                + self.alpha_1 * math.log(alpha) - self.alpha_2 * alpha)
+    def _starting_precisions(self, gram: object, t: object) -> tuple[float, float]:
+        """alpha and lambda to start from, in the units of ``gram`` = X_s^T X_s and ``t`` (the scaled targets).
+
+        Defaults: alpha = 1 / Var(t) (scikit-learn's start; its + eps, which swamps a tiny Var(t), is kept
+        only for a constant t) and lambda = mean(x_j^2) / Var(t), the precision of weights w ~ t / x, which
+        is 1 for standardised data. scikit-learn starts lambda at 1 in any units; on X scaled by 1e-6 (or t
+        by 1e6) that start is a fixed point of (3.92) with gamma ~ 0 and m_N ~ 0, and the fit ends at w = 0.
+        """
+        t_square = float(t.var())  # Var(t), also without an intercept (scikit-learn's start)
+        x_square = float(backend.array_module(gram).trace(gram)) / (t.shape[0] * gram.shape[0])
+        alpha = 1.0 / t_square if t_square > 0 else 1.0 / numpy.finfo(numpy.float64).eps
+        lam = x_square / t_square if t_square > 0 and x_square > 0 else 1.0
+        return alpha, lam
 
     def fit(self, X: object, y: object) -> BayesianRidge:
         """Fit w, alpha and lambda to X of shape (n_samples, n_features) and y (PRML's t) of shape (n_samples,).
 
         A 1-D X is read as one feature. Bad input raises before any attribute changes.
+
+        The iteration runs on X_s = (X - x_mean) / s_x and t_s = (t - t_mean) / s_t with powers of two s_x,
+        s_t near max |X| and max |t - t_mean|: exact divisions, so the same model (w = s_t / s_x w_s,
+        alpha = alpha_s / s_t^2, lambda = lambda_s (s_x / s_t)^2, the Gamma rates carried over likewise)
+        whose Gram matrix and residuals neither overflow nor underflow for data scaled by 1e+-150.
         """
         self._check_hyperparameters()
         X = check_inputs(X)
@@ -148,16 +165,33 @@ class BayesianRidge(Regressor):
         else:
             x_mean, t_mean = xp.zeros(X.shape[1], dtype=X.dtype), 0.0
         t_c = t - t_mean
-        gram, moment = _centred_statistics(X, t_c, x_mean)
-        # scikit-learn's start: the variance of the raw t (eps keeps a constant t finite).
-        alpha = (1.0 / (float(t.var()) + numpy.finfo(numpy.float64).eps) if self.alpha_init is None
-                 else float(self.alpha_init))
-        lam = 1.0 if self.lambda_init is None else float(self.lambda_init)
+        s_x, s_t = power_of_two_scale(largest_magnitude(X)), power_of_two_scale(largest_magnitude(t_c))
+        t_s = t_c / s_t
+        gram, moment = _centred_statistics(X, t_s, x_mean, s_x)
+        alpha, lam = self._starting_precisions(gram, t_s)  # in scaled units
+        if self.alpha_init is not None:
+            alpha = float(self.alpha_init) * (s_t * s_t)
+        if self.lambda_init is not None:
+            lam = float(self.lambda_init) * (s_t / s_x) * (s_t / s_x)
+        # The Gamma rates in scaled units (alpha = alpha_s / s_t^2 and lambda = lambda_s (s_x / s_t)^2);
+        # the shapes alpha_1, lambda_1 carry no units.
+        alpha_2, lambda_2 = self.alpha_2 / (s_t * s_t), self.lambda_2 * (s_x / s_t) * (s_x / s_t)
+        weight_unit = s_t / s_x  # w = weight_unit * w_s
 
         def residual(w: object) -> float:
-            """||t_c - (X - x_mean) w||^2 in one pass, without a centred copy of X."""
-            r = t_c - (X @ w - float(x_mean @ w))
+            """||t_s - X_s w||^2 in one pass, without a centred copy of X."""
+            r = t_s - (X @ w - float(x_mean @ w)) / s_x
             return float(r @ r)
+
+        def log_posterior(alpha_s: float, lam_s: float) -> float:
+            """scikit-learn's score in the original units: log evidence (3.86) + log hyperpriors.
+
+            p(t) = p(t_s) / s_t^N (the change of variables), and the hyperprior terms of the original alpha, lambda.
+            """
+            log_alpha, log_lam = math.log(alpha_s) - 2 * math.log(s_t), math.log(lam_s) + 2 * math.log(s_x / s_t)
+            return (spectrum.log_evidence(lam_s, alpha_s) - n * math.log(s_t)
+                    + self.lambda_1 * log_lam - self.lambda_2 * math.exp(log_lam)
+                    + self.alpha_1 * log_alpha - self.alpha_2 * math.exp(log_alpha))
 
         spectrum = EvidenceSpectrum(gram, moment, n, residual, lam, alpha)  # PRML's (alpha, beta) = (lam, alpha)
         scores, coef_old = [], None
@@ -165,23 +199,25 @@ class BayesianRidge(Regressor):
             # PRML's (alpha, beta) are (lam, alpha) here.
             u = spectrum.coordinates(lam, alpha)  # m_N in the eigenbasis (3.84)
             coef = spectrum.V @ u
-            scores.append(self._log_posterior(spectrum, alpha, lam))
+            scores.append(log_posterior(alpha, lam))
             gamma = spectrum.gamma(lam, alpha)  # (3.91)
             rss = spectrum.rss(lam, alpha)
-            lam = (gamma + 2 * self.lambda_1) / (float(u @ u) + 2 * self.lambda_2)  # (3.92) with the Gamma prior
-            alpha = (n - gamma + 2 * self.alpha_1) / (rss + 2 * self.alpha_2)  # (3.95) with the Gamma prior
-            if step != 0 and float(xp.abs(coef_old - coef).sum()) < self.tol:
+            lam = (gamma + 2 * self.lambda_1) / (float(u @ u) + 2 * lambda_2)  # (3.92) with the Gamma prior
+            alpha = (n - gamma + 2 * self.alpha_1) / (rss + 2 * alpha_2)  # (3.95) with the Gamma prior
+            # scikit-learn's rule on the coefficients in the original units.
+            if step != 0 and weight_unit * float(xp.abs(coef_old - coef).sum()) < self.tol:
                 break
             coef_old = coef
-        scores.append(self._log_posterior(spectrum, alpha, lam))
+        scores.append(log_posterior(alpha, lam))
 
-        # All checks and computations done: now the fitted state, at once.
+        # All checks and computations done: now the fitted state, at once, in the original units.
         self.n_iter_ = step + 1
-        self.alpha_, self.lambda_ = alpha, lam
-        self.coef_ = spectrum.mean(lam, alpha)
+        self.alpha_, self.lambda_ = alpha / (s_t * s_t), lam * (s_x / s_t) * (s_x / s_t)
+        self.coef_ = spectrum.mean(lam, alpha) * weight_unit
         self.gamma_ = spectrum.gamma(lam, alpha)
         V = spectrum.V
-        self.sigma_ = (V / (alpha * spectrum.lam + lam)) @ V.T  # S_N = V diag(1 / (lambda + alpha s)) V^T
+        # S_N = V diag(1 / (lambda + alpha s)) V^T, scaled by weight_unit^2 like w w^T.
+        self.sigma_ = ((V * (weight_unit / (alpha * spectrum.lam + lam))) @ V.T) * weight_unit
         self.scores_ = numpy.asarray(scores)
         self.X_offset_, self.y_offset_ = x_mean, t_mean
         self.intercept_ = t_mean - float(x_mean @ self.coef_) if self.fit_intercept else 0.0

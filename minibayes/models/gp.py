@@ -25,6 +25,7 @@ from ..autograd.ops import cholesky, diag, exp, getitem, log, solve_triangular
 from ..autograd.tensor import Tensor
 from ._linear_validation import check_fitted_inputs, check_inputs, check_precision, check_targets, cholesky_factor
 from ._estimator import Regressor
+from ._scaling import largest_magnitude, power_of_two_scale
 from ._validation import check_is_fitted, check_random_state, check_scalar
 from .kernels import RBF, _Kernel
 
@@ -68,12 +69,14 @@ class GaussianProcessRegressor(Regressor):
     Parameters
     ----------
     kernel : kernel, optional
-        ``RBF()`` by default; ``Linear()``, or a sum ``RBF() + Linear()``. Its parameters are the
+        By default RBF(1, 1) in the units where max |x| and max |t| are of order one (see ``optimize``); ``Linear()``, or a sum ``RBF() + Linear()``. Its parameters are the
         starting point of the fit (or the values used when ``optimize`` is False).
     noise : float
         sigma_n^2 = 1/beta > 0, the noise variance (starting value when ``optimize``).
     optimize : bool
-        Fit theta by L-BFGS-B on ln p(t | theta), every parameter kept in [1e-5, 1e5].
+        Fit theta by L-BFGS-B on ln p(t | theta), every parameter kept in [1e-5, 1e5] in the units where
+        max |x| and max |t| are of order one (the data divided by powers of two), so that the fit is the
+        same, scaled, for data scaled by any factor.
     max_iter : int
         Most L-BFGS-B iterations.
 
@@ -133,21 +136,33 @@ class GaussianProcessRegressor(Regressor):
         check_scalar(self.max_iter, "max_iter", int, min_value=1)
         X = check_inputs(X)
         t = check_targets(y, X.shape[0], "y")
-        theta = numpy.append(kernel.theta, math.log(noise))
+        # theta is fitted in units where max |x| and max |t| are of order one (X / x_unit, t / y_unit, powers
+        # of two: exact). On data scaled by 1e150 the length scale must reach 1e150 and the variances
+        # 1e300, far outside the bounds, and at 1e-150 the distances underflow and the gradient vanishes.
+        x_unit, y_unit = power_of_two_scale(largest_magnitude(X)), power_of_two_scale(largest_magnitude(t))
+        X_unit, t_unit = X / x_unit, t / y_unit
+        # The default kernel is RBF(1, 1) in these units: a length scale and a variance of the data's own size.
+        kernel_unit = RBF() if self.kernel is None else kernel.rescaled(x_unit, y_unit)
+        theta = numpy.append(kernel_unit.theta, math.log(noise) - 2 * math.log(y_unit))
         n_iter = 0
         if self.optimize:
             def negative(theta_host: numpy.ndarray) -> tuple[float, numpy.ndarray]:
                 try:
-                    value, grad = self._objective(theta_host, kernel, X, t)
+                    value, grad = self._objective(theta_host, kernel_unit, X_unit, t_unit)
                 except numpy.linalg.LinAlgError:  # C_N numerically singular here: steer the line search away
                     return math.inf, numpy.zeros_like(theta_host)
                 return -value, -grad
 
-            result = scipy.optimize.minimize(negative, numpy.clip(theta, *_LOG_BOUNDS), jac=True, method="L-BFGS-B",
+            # A start outside the bounds starts from 1 (the data's own scale), not from the bound, where an
+            # RBF is flat or a spike and the gradient vanishes.
+            start = numpy.where((theta < _LOG_BOUNDS[0]) | (theta > _LOG_BOUNDS[1]), 0.0, theta)
+            result = scipy.optimize.minimize(negative, start, jac=True, method="L-BFGS-B",
                                              bounds=[_LOG_BOUNDS] * len(theta),
                                              options={"maxiter": self.max_iter})
             theta, n_iter = numpy.asarray(result.x, dtype=numpy.float64), int(result.nit)
-        fitted_kernel, fitted_noise = kernel.with_theta(theta[:-1]), float(numpy.exp(theta[-1]))
+        fitted_kernel = kernel_unit.with_theta(theta[:-1]).rescaled(1.0 / x_unit, 1.0 / y_unit)
+        fitted_noise = float(numpy.exp(theta[-1] + 2 * math.log(y_unit)))
+        theta = numpy.append(fitted_kernel.theta, math.log(fitted_noise))
         xp = backend.array_module(X)
         C = fitted_kernel(X) + fitted_noise * xp.eye(X.shape[0], dtype=X.dtype)  # (6.62)
         L = cholesky_factor(C, "C_N = K + noise I")

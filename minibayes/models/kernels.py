@@ -47,6 +47,11 @@ class _Kernel:
         """ln of the parameters, host array of shape (n_params,)."""
         return numpy.log([getattr(self, name) for name in self.param_names])
 
+    def rescaled(self, x_unit: float, y_unit: float) -> _Kernel:
+        """This kernel in units where x is divided by ``x_unit`` and f by ``y_unit``:
+        k'(x', z') = k(x_unit x', x_unit z') / y_unit^2. Powers of two make the change exact."""
+        raise NotImplementedError
+
     def with_theta(self, theta: object) -> _Kernel:
         """A kernel of this kind with parameters exp(theta)."""
         values = numpy.exp(numpy.asarray(backend.to_numpy(theta), dtype=numpy.float64))
@@ -82,9 +87,17 @@ class RBF(_Kernel):
         self.length_scale = check_precision(length_scale, "length_scale")
 
     def __call__(self, X: object, Y: object | None = None) -> object:
-        """K[n, m] = k(x_n, y_m) for X (n, D) and Y (m, D) (Y = X by default), shape (n, m)."""
-        D2 = squared_distances(X, X if Y is None else Y)
-        return self.variance * backend.array_module(D2).exp(-0.5 * D2 / self.length_scale**2)
+        """K[n, m] = k(x_n, y_m) for X (n, D) and Y (m, D) (Y = X by default), shape (n, m).
+
+        The distances are taken between x / l and y / l: squaring x - y first would underflow (or
+        overflow) for inputs and length scales near 1e-160 (or 1e160), where the ratio is fine.
+        """
+        Y = X if Y is None else backend.on_backend_of(X, Y)
+        D2 = squared_distances(X / self.length_scale, Y / self.length_scale)
+        return self.variance * backend.array_module(D2).exp(-0.5 * D2)
+
+    def rescaled(self, x_unit: float, y_unit: float) -> RBF:
+        return RBF(self.variance / (y_unit * y_unit), self.length_scale / x_unit)
 
     def diag(self, X: object) -> object:
         """k(x_n, x_n) = variance, shape (n,)."""
@@ -120,6 +133,9 @@ class Linear(_Kernel):
         Y = X if Y is None else backend.on_backend_of(X, Y)
         return self.bias_variance + self.variance * (X @ Y.T)
 
+    def rescaled(self, x_unit: float, y_unit: float) -> Linear:
+        return Linear(self.bias_variance / (y_unit * y_unit), self.variance * (x_unit / y_unit) * (x_unit / y_unit))
+
     def diag(self, X: object) -> object:
         """k(x_n, x_n) = bias_variance + variance ||x_n||^2, shape (n,)."""
         return self.bias_variance + self.variance * (X**2).sum(axis=1)
@@ -150,6 +166,9 @@ class Sum(_Kernel):
         theta = numpy.asarray(backend.to_numpy(theta), dtype=numpy.float64)
         split = self.first.n_params
         return Sum(self.first.with_theta(theta[:split]), self.second.with_theta(theta[split:]))
+
+    def rescaled(self, x_unit: float, y_unit: float) -> Sum:
+        return Sum(self.first.rescaled(x_unit, y_unit), self.second.rescaled(x_unit, y_unit))
 
     def __call__(self, X: object, Y: object | None = None) -> object:
         return self.first(X, Y) + self.second(X, Y)

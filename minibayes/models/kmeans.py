@@ -16,6 +16,7 @@ import warnings
 
 from .. import backend
 from ._estimator import Clusterer
+from ._scaling import largest_magnitude, power_of_two_scale
 from ._validation import ConvergenceWarning, check_array, check_fitted_input, check_random_state, check_scalar
 
 __all__ = ["KMeans", "squared_distances", "kmeans_plusplus"]
@@ -150,13 +151,17 @@ class KMeans(Clusterer):
         rng = check_random_state(self.random_state, X)
         # Centre once: the squared-distance expansion is then accurate, and K-means
         # is translation-equivariant, so the mean is added back to the centres at the end.
+        # Then divide by a power of two (exact; K-means is scale-equivariant too): squared
+        # distances of data at 1e-160 would underflow and at 1e160 overflow.
         mean = X.mean(axis=0)
         X = X - mean
+        scale = power_of_two_scale(largest_magnitude(X))
+        X /= scale
         tol = self.tol * float(X.var(axis=0).mean())
         best = None
         for _ in range(1 if given is not None else self.n_init):
             if given is not None:
-                start = given - mean
+                start = (given - mean) / scale
             elif self.init == "k-means++":
                 start = kmeans_plusplus(X, self.n_clusters, rng)
             else:
@@ -170,27 +175,33 @@ class KMeans(Clusterer):
             warnings.warn(f"K-means did not converge in max_iter={self.max_iter} iterations",
                           ConvergenceWarning, stacklevel=2)
         inertia, centers, labels, history, n_iter, converged = best
-        self.cluster_centers_, self.labels_, self.inertia_ = centers + mean, labels, inertia
-        self.objective_history_, self.n_iter_, self.converged_ = history, n_iter, converged
+        self.cluster_centers_, self.labels_, self.inertia_ = centers * scale + mean, labels, inertia * scale * scale
+        self.objective_history_ = [value * scale * scale for value in history]
+        self.n_iter_, self.converged_ = n_iter, converged
         self.n_features_in_ = X.shape[1]
         return self
 
     def _distances(self, X):
+        """Squared distances (n_samples, n_clusters) in units of ``scale``, and ``scale`` (a power of two)."""
         X = check_fitted_input(self, "cluster_centers_", X)
         mean = self.cluster_centers_.mean(axis=0)  # any shift works; this one keeps the expansion accurate
-        return squared_distances(X - mean, self.cluster_centers_ - mean)
+        X, centers = X - mean, self.cluster_centers_ - mean
+        scale = power_of_two_scale(max(largest_magnitude(X), largest_magnitude(centers)))
+        return squared_distances(X / scale, centers / scale), scale
 
     def predict(self, X):
         """Nearest centre of each row of X (the E-step 9.2), shape (n_samples,)."""
-        return self._distances(X).argmin(axis=1)
+        return self._distances(X)[0].argmin(axis=1)
 
     def transform(self, X):
         """Euclidean distances ||x_n - mu_k||, shape (n_samples, n_clusters)."""
-        return backend.array_module(self.cluster_centers_).sqrt(self._distances(X))
+        distances, scale = self._distances(X)
+        return backend.array_module(distances).sqrt(distances) * scale
 
     def score(self, X, y=None):
         """-J of X under the fitted centres (higher is better, as in scikit-learn)."""
-        return -float(self._distances(X).min(axis=1).sum())
+        distances, scale = self._distances(X)
+        return -float(distances.min(axis=1).sum()) * scale * scale
 
     def fit_predict(self, X, y=None):
         """Fit, then labels_, shape (n_samples,)."""

@@ -15,6 +15,7 @@ import math
 
 from .. import backend
 from ._estimator import Estimator
+from ._scaling import largest_magnitude, power_of_two_scale
 from ._validation import check_array, check_fitted_input, check_scalar
 
 __all__ = ["PCA", "principal_subspace"]
@@ -39,13 +40,20 @@ def principal_subspace(X: object, mean: object, n_components: int, solver: str =
 
     Returns
     -------
-    eigenvalues : array of shape (M,), decreasing, lambda_i of (12.5)
+    eigenvalues : array of shape (M,), decreasing, lambda_i of (12.5) divided by scale^2
     components : array of shape (M, D), the unit eigenvectors u_i as rows;
         the sign of each is fixed so that its largest-magnitude entry is positive
-    total_variance : float, tr(S) = sum of all D eigenvalues
+    total_variance : float, tr(S) = sum of all D eigenvalues, divided by scale^2
+    scale : float, a power of two: the variances are those of X / scale, which are of order one
+        when the true ones (times scale^2) underflow or overflow; ratios of them are exact
     """
     xp = backend.array_module(X)
     n_samples, n_features = X.shape
+    # Work on (X - x_bar) / scale, a power of two (exact): S squares the data, which underflows at
+    # 1e-160 and overflows at 1e160. The directions are unchanged; the variances are returned in
+    # these units (the callers multiply by scale^2 what they report, and form ratios before).
+    # max |x - x_bar| <= 2 max |x|, so the centred data stay below 2 in these units.
+    scale = power_of_two_scale(largest_magnitude(X))
     if solver == "auto":
         solver = "eigh" if n_features <= n_samples else "svd"
     if solver == "eigh":
@@ -53,7 +61,7 @@ def principal_subspace(X: object, mean: object, n_components: int, solver: str =
         # which cancels when the mean is large compared with the spread.
         S = xp.zeros((n_features, n_features), dtype=X.dtype)
         for start in range(0, n_samples, BLOCK_ROWS):
-            block = X[start : start + BLOCK_ROWS] - mean
+            block = (X[start : start + BLOCK_ROWS] - mean) / scale
             S += block.T @ block  # NumPy runs a^T a as a symmetric rank-k update (half the flops)
         S /= n_samples                                   # (12.3)
         eigenvalues, vectors = xp.linalg.eigh(S)         # S u = lambda u (12.5), ascending
@@ -61,7 +69,7 @@ def principal_subspace(X: object, mean: object, n_components: int, solver: str =
         components = vectors[:, ::-1][:, :n_components].T
         total_variance = float(xp.trace(S))
     else:
-        centered = X - mean
+        centered = (X - mean) / scale
         _, singular_values, Vt = xp.linalg.svd(centered, full_matrices=False)
         eigenvalues = singular_values[:n_components] ** 2 / n_samples
         components = Vt[:n_components]
@@ -71,7 +79,7 @@ def principal_subspace(X: object, mean: object, n_components: int, solver: str =
     signs = xp.sign(components[xp.arange(components.shape[0]), largest])
     components = components * signs[:, None]
     # eigh can return tiny negative eigenvalues for a rank-deficient S.
-    return xp.maximum(eigenvalues, 0.0), xp.ascontiguousarray(components), total_variance
+    return xp.maximum(eigenvalues, 0.0), xp.ascontiguousarray(components), total_variance, scale
 
 
 class PCA(Estimator):
@@ -113,11 +121,13 @@ class PCA(Estimator):
         if self.solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}; got {self.solver!r}")
         mean = X.mean(axis=0)
-        eigenvalues, components, total = principal_subspace(X, mean, n_components, self.solver)
+        eigenvalues, components, total, scale = principal_subspace(X, mean, n_components, self.solver)
         discarded = n_features - n_components
-        self.mean_, self.components_, self.explained_variance_ = mean, components, eigenvalues
+        squared_scale = scale * scale  # inf or 0 past 1e+-154: then so are the variances, but not their ratios
+        self.mean_, self.components_, self.explained_variance_ = mean, components, eigenvalues * squared_scale
         self.explained_variance_ratio_ = eigenvalues / total if total > 0 else eigenvalues * 0.0
-        self.noise_variance_ = max(total - float(eigenvalues.sum()), 0.0) / discarded if discarded else 0.0
+        noise = max(total - float(eigenvalues.sum()), 0.0) / discarded if discarded else 0.0
+        self.noise_variance_ = noise * squared_scale
         self.n_components_, self.n_features_in_, self.n_samples_ = n_components, n_features, n_samples
         return self
 

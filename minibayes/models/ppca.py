@@ -123,11 +123,12 @@ class PPCA(DensityEstimator):
         """W = U_M (L_M - sigma^2 I)^(1/2) (12.45) with R = I; sigma^2 = mean discarded eigenvalue (12.46)."""
         xp = backend.array_module(X)
         n_features = X.shape[1]
-        eigenvalues, U, total = principal_subspace(X, mean, self.n_components, self.solver)
-        # tr(S) minus the kept eigenvalues: the discarded ones need not be computed (12.46).
+        eigenvalues, U, total, scale = principal_subspace(X, mean, self.n_components, self.solver)
+        # tr(S) minus the kept eigenvalues: the discarded ones need not be computed (12.46). In the units
+        # of X / scale (see principal_subspace): W scales by scale, sigma^2 and tr(S) by scale^2.
         sigma2 = max(total - float(eigenvalues.sum()), 0.0) / (n_features - self.n_components)
-        W = U.T * xp.sqrt(xp.maximum(eigenvalues - sigma2, 0.0))[None, :]
-        return W, sigma2, total
+        W = U.T * (xp.sqrt(xp.maximum(eigenvalues - sigma2, 0.0)) * scale)[None, :]
+        return W, sigma2 * scale * scale, total * scale * scale
 
     def _em(self, centered, rng):
         """EM from a random W: E-step (12.54)-(12.55), M-step (12.56)-(12.57)."""
