@@ -22,6 +22,7 @@ from .autograd import (
 )
 from .autograd.creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .autograd.ops import (
+    avg_pool2d, conv2d, conv_transpose2d, max_pool2d,
     abs, add, broadcast_to, cast, cholesky, clip, concatenate, cos, diag, digamma, div, erf, exp, flatten,
     getitem, inv, leaky_relu, lgamma, linear, log, log1p, log_sigmoid, log_softmax, logdet, logsumexp, matmul,
     max, maximum, mean, min, minimum, mul, neg, permute, polygamma, pow, relu, reshape, sigmoid, sin, slogdet,

@@ -5,13 +5,14 @@ from .bayesian import (
     BayesianDense, bayesian_layers, kl_per_layer, model_kl, posterior_kl, posterior_mean, prune, signal_to_noise,
     variational_parameter_count,
 )
+from .conv import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d
 from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, mc_dropout, stochastic
 from .module import Module, Parameter, Sequential
 from .priors import GaussianPrior, ScaleMixturePrior
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Dense", "Dropout", "Flatten", "LeakyReLU", "ReLU", "Sigmoid",
-    "Softplus", "Tanh", "mc_dropout", "stochastic", "functional", "init",
+    "Softplus", "Tanh", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "mc_dropout", "stochastic", "functional", "init",
     "BayesianDense", "GaussianPrior", "ScaleMixturePrior", "bayesian_layers", "model_kl", "kl_per_layer",
     "posterior_kl", "variational_parameter_count", "signal_to_noise", "prune", "posterior_mean",
 ]

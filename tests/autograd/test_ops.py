@@ -18,6 +18,7 @@ from hypothesis import assume, given, strategies as st
 
 import minibayes as mb
 from tests import strategies as S
+from tests.autograd import conv_cases
 
 Built = tuple[Callable[..., mb.Tensor], list[np.ndarray], np.ndarray]
 
@@ -297,6 +298,37 @@ def build_trace(data, rng):
     return mb.trace, [x], np.trace(x)
 
 
+def build_conv2d(data, rng):
+    n, c, h, w, o, kernel, stride, padding, dilation, groups = data.draw(conv_cases.conv_geometries(), label="geometry")
+    x, weight = S.real(rng, (n, c, h, w)), S.real(rng, (o, c // groups) + kernel)
+    expected = conv_cases.conv2d_loops(x, weight, None, stride, padding, dilation, groups)
+    if data.draw(st.booleans(), label="bias"):
+        bias = S.real(rng, (o,))
+        expected = expected + bias.reshape(1, -1, 1, 1)
+        return (lambda a, b, d: mb.conv2d(a, b, d, stride, padding, dilation, groups)), [x, weight, bias], expected
+    return (lambda a, b: mb.conv2d(a, b, None, stride, padding, dilation, groups)), [x, weight], expected
+
+
+def build_conv_transpose2d(data, rng):
+    n, c, h, w, o, kernel, stride, padding, dilation, groups = data.draw(conv_cases.conv_geometries(), label="geometry")
+    extra = tuple(data.draw(st.integers(0, s - 1), label="output_padding") for s in stride)
+    out = [(size - 1) * s - 2 * p + d * (k - 1) + e + 1 for size, s, p, d, k, e in zip((h, w), stride, padding, dilation, kernel, extra)]
+    assume(min(out) >= 1)
+    y, weight = S.real(rng, (n, c, h, w)), S.real(rng, (c, o // groups) + kernel)
+    expected = conv_cases.conv_transpose2d_loops(y, weight, stride, padding, extra, dilation, groups)
+    return (lambda a, b: mb.conv_transpose2d(a, b, None, stride, padding, extra, dilation, groups)), [y, weight], expected
+
+
+def build_pool(op, reduce):
+    def build(data, rng):
+        shape, kernel, stride, padding = data.draw(conv_cases.pool_geometries(), label="geometry")
+        # Distinct values a grid step apart, shuffled: no ties within 1e-2, where max has no derivative.
+        x = rng.permutation(np.arange(np.prod(shape)) * 0.05 - 1.0).reshape(shape) if reduce is np.max else S.real(rng, shape)
+        return (lambda t: op(t, kernel, stride, padding)), [x], conv_cases.pool2d_loops(x, kernel, stride, padding, reduce)
+
+    return build
+
+
 CASES = [
     # arithmetic, with broadcasting
     binary("add", mb.add, np.add),
@@ -367,6 +399,11 @@ CASES = [
     OpCase("logdet", build_logdet),
     OpCase("diag", build_diag),
     OpCase("trace", build_trace),
+    # convolution and pooling (NCHW)
+    OpCase("conv2d", build_conv2d, second_order=True),
+    OpCase("conv_transpose2d", build_conv_transpose2d, second_order=True),
+    OpCase("max_pool2d", build_pool(mb.max_pool2d, np.max), second_order=True),
+    OpCase("avg_pool2d", build_pool(mb.avg_pool2d, np.mean), second_order=True),
 ]
 
 
@@ -405,6 +442,6 @@ def test_every_public_op_has_a_row():
         "where", "clip", "matmul", "sum", "mean", "var", "max", "min", "logsumexp", "softmax",
         "log_softmax", "linear", "reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "flatten",
         "getitem", "concatenate", "stack", "split", "cholesky", "solve_triangular", "triangular_matmul", "solve", "inv",
-        "slogdet", "logdet", "diag", "trace",
+        "slogdet", "logdet", "diag", "trace", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
     }
     assert required <= covered, sorted(required - covered)

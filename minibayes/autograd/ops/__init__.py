@@ -5,8 +5,10 @@
 ``shape``: reshape, transpose, broadcast, indexing, joining and splitting.
 ``special``: log-gamma, digamma and polygamma (normalising constants of distributions).
 ``linalg``: matmul, Cholesky, solves, inverse, log-determinant, diagonal.
+``conv``: 2-D convolution, its transpose, max and average pooling (NCHW).
 """
 
+from .conv import avg_pool2d, conv2d, conv_transpose2d, max_pool2d
 from .elementwise import (
     abs, add, cast, clip, cos, div, erf, exp, leaky_relu, log, log1p, log_sigmoid, maximum,
     minimum, mul, neg, pow, relu, sigmoid, sin, softplus, sqrt, sub, tanh, where,
@@ -24,6 +26,7 @@ from .shape import (
 permute = transpose
 
 __all__ = [
+    "avg_pool2d", "conv2d", "conv_transpose2d", "max_pool2d",
     "abs", "add", "cast", "clip", "cos", "div", "erf", "exp", "leaky_relu", "log", "log1p",
     "log_sigmoid", "maximum", "minimum", "mul", "neg", "pow", "relu", "sigmoid", "sin", "softplus",
     "sqrt", "sub", "tanh", "where",
