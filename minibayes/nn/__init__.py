@@ -7,12 +7,14 @@ from .bayesian import (
 )
 from .conv import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d
 from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, mc_dropout, stochastic
+from .normalization import BatchNorm1d, BatchNorm2d, batch_norm
 from .module import Module, Parameter, Sequential
 from .priors import GaussianPrior, ScaleMixturePrior
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Dense", "Dropout", "Flatten", "LeakyReLU", "ReLU", "Sigmoid",
-    "Softplus", "Tanh", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "mc_dropout", "stochastic", "functional", "init",
+    "Softplus", "Tanh", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
+    "BatchNorm1d", "BatchNorm2d", "batch_norm", "mc_dropout", "stochastic", "functional", "init",
     "BayesianDense", "GaussianPrior", "ScaleMixturePrior", "bayesian_layers", "model_kl", "kl_per_layer",
     "posterior_kl", "variational_parameter_count", "signal_to_noise", "prune", "posterior_mean",
 ]

@@ -329,6 +329,16 @@ def build_pool(op, reduce):
     return build
 
 
+def build_batch_norm(data, rng):
+    shape = data.draw(st.sampled_from([(2, 3), (4, 1), (2, 2, 3, 2), (1, 3, 2, 2), (3, 2, 1, 1)]), label="shape")
+    x, gamma, beta = S.real(rng, shape), S.real(rng, (shape[1],)), S.real(rng, (shape[1],))
+    axes = (0,) if len(shape) == 2 else (0, 2, 3)
+    view = (1, shape[1]) + (1,) * (len(shape) - 2)
+    expected = (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + 1e-5)
+    expected = expected * gamma.reshape(view) + beta.reshape(view)
+    return (lambda a, g, b: mb.nn.batch_norm(a, None, None, g, b, training=True)), [x, gamma, beta], expected
+
+
 CASES = [
     # arithmetic, with broadcasting
     binary("add", mb.add, np.add),
@@ -404,6 +414,7 @@ CASES = [
     OpCase("conv_transpose2d", build_conv_transpose2d, second_order=True),
     OpCase("max_pool2d", build_pool(mb.max_pool2d, np.max), second_order=True),
     OpCase("avg_pool2d", build_pool(mb.avg_pool2d, np.mean), second_order=True),
+    OpCase("batch_norm", build_batch_norm, second_order=True),
 ]
 
 
@@ -443,5 +454,6 @@ def test_every_public_op_has_a_row():
         "log_softmax", "linear", "reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "flatten",
         "getitem", "concatenate", "stack", "split", "cholesky", "solve_triangular", "triangular_matmul", "solve", "inv",
         "slogdet", "logdet", "diag", "trace", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+        "batch_norm",
     }
     assert required <= covered, sorted(required - covered)
