@@ -39,7 +39,8 @@ def bernoulli_log_likelihood(x: object, logits: Tensor) -> Tensor:
     cross-entropy), so that a saturated decoder never takes log(0). For x in [0, 1] that are not
     binary (grey levels) it is the continuous cross-entropy the course uses, not a normalised density.
     """
-    return -F.bce_with_logits(logits, x, reduction="none")
+    # Written out rather than as -bce_with_logits: one pass fewer over (batch, pixels).
+    return x * logits - ops.softplus(logits)
 
 
 def gaussian_log_likelihood(x: object, mean: Tensor, log_var: Tensor) -> Tensor:

@@ -152,20 +152,19 @@ def test_sigma_is_a_stable_softplus_of_rho():
 def test_prune_removes_exactly_the_fraction_with_the_lowest_snr():
     mb.seed(8)
     model = nn.Sequential(nn.BayesianDense(6, 5, posterior_rho_init=(-4.0, 0.0)), nn.ReLU(), nn.BayesianDense(5, 2))
-    snr = nn.signal_to_noise(model)
+    snr = mb.to_numpy(nn.signal_to_noise(model))
     assert snr.shape == (40,)
     removed = nn.prune(model, 0.75)
     assert removed == 30
-    masks = np.concatenate([model[0].weight_mask.ravel(), model[2].weight_mask.ravel()])
+    masks = np.concatenate([mb.to_numpy(model[0].weight_mask).ravel(), mb.to_numpy(model[2].weight_mask).ravel()])
     assert masks.sum() == 10 and set(np.unique(masks)) <= {0.0, 1.0}
     assert snr[masks == 1].min() >= snr[masks == 0].max()
     x = np.random.default_rng(8).normal(size=(3, 6)).astype("float32")
     kept = mb.nn.posterior_mean(model)
     with kept:
         out = model(x).numpy()
-    w0 = model[0].weight_mu.data * model[0].weight_mask
-    w2 = model[2].weight_mu.data * model[2].weight_mask
-    expected = np.maximum(x @ w0 + model[0].bias_mu.data, 0) @ w2 + model[2].bias_mu.data
+    w0, w2 = (mb.to_numpy(model[i].weight_mu.data * model[i].weight_mask) for i in (0, 2))
+    expected = np.maximum(x @ w0 + mb.to_numpy(model[0].bias_mu.data), 0) @ w2 + mb.to_numpy(model[2].bias_mu.data)
     np.testing.assert_allclose(out, expected, rtol=1e-5)
     assert nn.prune(model, 0.0) == 0
 

@@ -17,7 +17,7 @@ from minibayes.models import PPCA
 from minibayes.models.ppca import ppca_posterior
 
 from .vae_helpers import (
-    encoder_outputs, exact_expected_log_likelihood, kl_diagonal_to_full, linear_gaussian_vae, set_decoder_to_ppca,
+    assign, encoder_outputs, host, exact_expected_log_likelihood, kl_diagonal_to_full, linear_gaussian_vae, set_decoder_to_ppca,
 )
 
 N, D, J = 40, 5, 2
@@ -44,10 +44,10 @@ def exact_posterior_encoder(vae, W, mean, sigma2):
     M = W.T @ W + sigma2 * np.eye(J)
     assert np.allclose(M, np.diag(np.diag(M)), atol=1e-9)
     A = W / np.diag(M)                                   # x -> W^T x / M_jj
-    vae.encoder.weight.data[...] = np.concatenate([A, np.zeros((D, J))], axis=1)
+    assign(vae.encoder.weight, np.concatenate([A, np.zeros((D, J))], axis=1))
     # the encoder's raw log-variance goes through the soft clamp bound * tanh(raw / bound): invert it
     bound = vae.log_var_bound
-    vae.encoder.bias.data[...] = np.concatenate([-mean @ A, bound * np.arctanh(np.log(sigma2 / np.diag(M)) / bound)])
+    assign(vae.encoder.bias, np.concatenate([-mean @ A, bound * np.arctanh(np.log(sigma2 / np.diag(M)) / bound)]))
 
 
 @settings(max_examples=15)
@@ -55,8 +55,8 @@ def exact_posterior_encoder(vae, W, mean, sigma2):
 def test_log_evidence_is_elbo_plus_posterior_kl(seed, scale):
     X, ppca, vae, W, mean, sigma2 = fitted_pair(seed)
     rng = np.random.default_rng(seed + 1)
-    vae.encoder.weight.data[...] = scale * rng.normal(size=(D, 2 * J))
-    vae.encoder.bias.data[...] = scale * rng.normal(size=2 * J)
+    assign(vae.encoder.weight, scale * rng.normal(size=(D, 2 * J)))
+    assign(vae.encoder.bias, scale * rng.normal(size=2 * J))
 
     log_px = multivariate_normal(mean, W @ W.T + sigma2 * np.eye(D)).logpdf(X).mean()
     mu, log_var = encoder_outputs(vae, X)
@@ -75,7 +75,7 @@ def test_log_evidence_is_elbo_plus_posterior_kl(seed, scale):
 def test_monte_carlo_reconstruction_matches_its_expectation():
     X, ppca, vae, W, mean, sigma2 = fitted_pair(3)
     rng = np.random.default_rng(4)
-    vae.encoder.weight.data[...] = 0.3 * rng.normal(size=(D, 2 * J))
+    assign(vae.encoder.weight, 0.3 * rng.normal(size=(D, 2 * J)))
     mu, log_var = encoder_outputs(vae, X)
     exact = exact_expected_log_likelihood(X, mu, log_var, W, mean, sigma2).mean()
     # 200 independent L = 50 estimates: their spread gives the standard error.
@@ -96,7 +96,7 @@ def test_kl_vanishes_and_every_bound_is_exact_at_the_true_posterior():
     # so one-sample estimator A, the IWAE bound and log_likelihood are exact, not just in mean.
     assert vae.elbo(X, estimator="A", n_samples=1).elbo.item() == pytest.approx(log_px.mean(), rel=1e-12)
     assert vae.iwae_bound(X, k=3).elbo.item() == pytest.approx(log_px.mean(), rel=1e-12)
-    np.testing.assert_allclose(vae.log_likelihood(X, k=7, batch_size=16), log_px, rtol=1e-12)
+    np.testing.assert_allclose(mb.to_numpy(vae.log_likelihood(X, k=7, batch_size=16)), log_px, rtol=1e-12)
     # and estimator B's closed-form KL + exact reconstruction is the evidence too
     exact_elbo = exact_expected_log_likelihood(X, mu, log_var, W, mean, sigma2).mean() - vae.elbo(X).kl.item()
     assert exact_elbo == pytest.approx(log_px.mean(), rel=1e-12)
@@ -107,17 +107,17 @@ def test_log_likelihood_is_exact_across_sample_chunks(monkeypatch):
     exact_posterior_encoder(vae, W, mean, sigma2)
     monkeypatch.setattr("minibayes.models.vae._ELEMENTS_PER_PASS", 3 * D)  # chunks of a few samples
     log_px = multivariate_normal(mean, W @ W.T + sigma2 * np.eye(D)).logpdf(X)
-    np.testing.assert_allclose(vae.log_likelihood(X, k=10, batch_size=7), log_px, rtol=1e-12)
+    np.testing.assert_allclose(mb.to_numpy(vae.log_likelihood(X, k=10, batch_size=7)), log_px, rtol=1e-12)
 
 
 def test_importance_weighted_bound_rises_towards_the_evidence():
     X, ppca, vae, W, mean, sigma2 = fitted_pair(5)
     rng = np.random.default_rng(6)
-    vae.encoder.weight.data[...] = 0.3 * rng.normal(size=(D, 2 * J))
-    vae.encoder.bias.data[...] = 0.3 * rng.normal(size=2 * J)
+    assign(vae.encoder.weight, 0.3 * rng.normal(size=(D, 2 * J)))
+    assign(vae.encoder.bias, 0.3 * rng.normal(size=2 * J))
     log_px = multivariate_normal(mean, W @ W.T + sigma2 * np.eye(D)).logpdf(X).mean()
     mb.seed(0)
-    bounds = {k: np.mean([vae.log_likelihood(X, k=k).mean() for _ in range(20)]) for k in (1, 10, 100, 2000)}
+    bounds = {k: np.mean([float(vae.log_likelihood(X, k=k).mean()) for _ in range(20)]) for k in (1, 10, 100, 2000)}
     assert bounds[1] < bounds[10] < bounds[100] < log_px + 1e-3
     assert log_px - bounds[2000] < 0.05 * (log_px - bounds[1])
 
@@ -135,8 +135,8 @@ def test_trained_linear_vae_reaches_the_ppca_maximum_likelihood():
         optimizer.zero_grad()
         vae.loss(X).backward()
         optimizer.step()
-    W = vae.decoder.weight.data.T
-    sigma2 = float(np.exp(vae.decoder_log_var.data))
-    reached = multivariate_normal(vae.decoder.bias.data, W @ W.T + sigma2 * np.eye(D)).logpdf(X).mean()
+    W = host(vae.decoder.weight).T
+    sigma2 = float(np.exp(host(vae.decoder_log_var)))
+    reached = multivariate_normal(host(vae.decoder.bias), W @ W.T + sigma2 * np.eye(D)).logpdf(X).mean()
     assert reached <= best + 1e-9          # PPCA's closed form is the maximum ...
     assert best - reached < 0.02           # ... and the VAE's decoder gets there (nats per point)

@@ -9,6 +9,15 @@ from minibayes import nn
 from minibayes.models import PPCA, VAE
 
 
+def assign(parameter, value) -> None:
+    """Write host values into a parameter on whatever backend it lives (NumPy or CuPy)."""
+    parameter.data[...] = mb.asarray(np.asarray(value, dtype=parameter.dtype))
+
+
+def host(parameter) -> np.ndarray:
+    return mb.to_numpy(parameter.data)
+
+
 def linear_gaussian_vae(n_features: int, latent_dim: int, **options) -> VAE:
     """Linear encoder x -> [mu, log sigma^2] and linear decoder z -> W z + b with a shared
     learned variance: the decoder is probabilistic PCA's p(x | z) = N(W z + mu, sigma^2 I)."""
@@ -24,16 +33,16 @@ def set_decoder_to_ppca(vae: VAE, ppca: PPCA) -> tuple[np.ndarray, np.ndarray, f
     W = np.asarray(mb.to_numpy(ppca.components_)).T          # (D, J)
     mean = np.asarray(mb.to_numpy(ppca.mean_))
     sigma2 = float(ppca.noise_variance_)
-    vae.decoder.weight.data[...] = W.T
-    vae.decoder.bias.data[...] = mean
-    vae.decoder_log_var.data[...] = np.log(sigma2)
+    assign(vae.decoder.weight, W.T)
+    assign(vae.decoder.bias, mean)
+    assign(vae.decoder_log_var, np.log(sigma2))
     return W, mean, sigma2
 
 
 def encoder_outputs(vae: VAE, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mu, log sigma^2) of the linear encoder, computed in NumPy from its weights."""
     J = vae.latent_dim
-    out = X @ vae.encoder.weight.data + vae.encoder.bias.data
+    out = X @ host(vae.encoder.weight) + host(vae.encoder.bias)
     bound = vae.log_var_bound
     return out[:, :J], bound * np.tanh(out[:, J:] / bound)
 
