@@ -37,7 +37,7 @@ import minibayes as mb  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
 from minibayes.data import DataLoader, images_to_float, load_fashion_mnist, load_fashion_mnist_or_small  # noqa: E402
 from minibayes.models import (  # noqa: E402
-    bbb_objective, categorical_log_likelihood, gaussian_log_likelihood, predictive_samples,
+    bbb_objective, categorical_log_likelihood, gaussian_likelihood, predictive_samples,
 )
 from minibayes.models.calibration import expected_calibration_error  # noqa: E402
 from minibayes.nn import functional as F  # noqa: E402
@@ -64,7 +64,7 @@ def regression(args, out: Path) -> dict:
     bbb = nn.Sequential(nn.BayesianDense(1, 100, prior=prior), nn.ReLU(), nn.BayesianDense(100, 100, prior=prior),
                         nn.ReLU(), nn.BayesianDense(100, 1, prior=prior))
     plain = nn.Sequential(nn.Dense(1, 100), nn.ReLU(), nn.Dense(100, 100), nn.ReLU(), nn.Dense(100, 1))
-    likelihood = gaussian_log_likelihood(math.sqrt(NOISE_VARIANCE))
+    likelihood = gaussian_likelihood(math.sqrt(NOISE_VARIANCE))
     bbb_optimizer, plain_optimizer = optim.Adam(bbb.parameters(), lr=1e-2), optim.Adam(plain.parameters(), lr=1e-2)
     x_device, y_device = mb.asarray(x), mb.asarray(y)
     for step in range(steps):

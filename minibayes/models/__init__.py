@@ -37,7 +37,7 @@ from .mc_dropout import (
 )
 from .uncertainty import ClassificationPrediction, RegressionPrediction, predict_mc
 from .bayes_by_backprop import (
-    bbb_objective, categorical_log_likelihood, gaussian_log_likelihood, minibatch_kl_weights, predictive_samples,
+    bbb_objective, categorical_log_likelihood, gaussian_likelihood, minibatch_kl_weights, predictive_samples,
 )
 from .gradient_estimators import gaussian_gradient_estimates
 from .objectives import VariationalObjective, kl_warmup
@@ -50,7 +50,7 @@ __all__ = [
     "BayesianLogisticRegression", "probit_predictive", "GaussianProcessRegressor", "kernels", "RBF",
     "em", "KMeans", "GaussianMixture", "BayesianGaussianMixture", "PCA", "PPCA",
     "Autoencoder", "VAE", "make_mlp_vae", "VariationalObjective", "kl_warmup", "gaussian_gradient_estimates",
-    "bbb_objective", "minibatch_kl_weights", "gaussian_log_likelihood", "categorical_log_likelihood",
+    "bbb_objective", "minibatch_kl_weights", "gaussian_likelihood", "categorical_log_likelihood",
     "predictive_samples", "predict_mc", "RegressionPrediction", "ClassificationPrediction",
     "mc_dropout_weight_decay", "mc_dropout_kl", "mc_dropout_objective", "heteroscedastic_nll", "logit_noise_nll",
     "expected_calibration_error", "reliability_bins",

@@ -8,9 +8,10 @@ estimated on a minibatch of B of the N training points with S weight draws (eq. 
 
 the ``VariationalObjective`` convention (nats per data point). With ``kl_weight = 1`` every
 minibatch carries KL/N per point, B KL / N in all, so the batches of one epoch carry the KL once:
-summed over the epoch's points, the losses give F(D, theta) exactly (the test proves it).
+weighted by their sizes B_i and summed, the losses give F(D, theta) exactly (the test proves it).
 Blundell's schedule (section 3.4) gives minibatch i of M the share pi_i of the KL, with
-sum_i pi_i = 1; in per-point units that is ``kl_weight = M pi_i`` (``minibatch_kl_weights``).
+sum_i pi_i = 1; in per-point units that is ``kl_weight = N pi_i / B_i`` (``minibatch_kl_weights``
+returns it), which is M pi_i only when all batches have N / M points.
 
 The KL is the closed form for a Gaussian prior and the one-sample Monte Carlo estimate
 log q(w_s) - log P(w_s) at each draw otherwise (eq. 2), averaged over the S draws.
@@ -19,7 +20,7 @@ log q(w_s) - log P(w_s) at each draw otherwise (eq. 2), averaged over the S draw
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Sequence
 
 from .. import backend
 from ..autograd import ops
@@ -31,17 +32,17 @@ from ..nn.layers import stochastic
 from ..nn.module import Module
 from .objectives import VariationalObjective, check_kl_weight
 
-__all__ = ["bbb_objective", "minibatch_kl_weights", "gaussian_log_likelihood", "categorical_log_likelihood",
+__all__ = ["bbb_objective", "minibatch_kl_weights", "gaussian_likelihood", "categorical_log_likelihood",
            "predictive_samples"]
 
 LogLikelihood = Callable[[Tensor, object], Tensor]
 
 
-def gaussian_log_likelihood(noise_std: float) -> LogLikelihood:
+def gaussian_likelihood(noise_std: float) -> LogLikelihood:
     """(output, y) -> mean over the batch of log N(y | output, noise_std^2), summed over outputs."""
     if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)) or not noise_std > 0 \
             or not math.isfinite(noise_std):
-        raise ValueError(f"gaussian_log_likelihood: noise_std must be a positive number, got {noise_std!r}")
+        raise ValueError(f"gaussian_likelihood: noise_std must be a positive number, got {noise_std!r}")
     log_var = 2.0 * math.log(noise_std)
 
     def log_likelihood(output: Tensor, y: object) -> Tensor:
@@ -68,14 +69,15 @@ def bbb_objective(model: Module, x: object, y: object, log_likelihood: LogLikeli
     model : Module with ``BayesianDense`` layers
     x, y : the minibatch (B rows)
     log_likelihood : callable (model output, y) -> mean log P(y | x, w) per data point
-        ``gaussian_log_likelihood(noise_std)`` for regression, ``categorical_log_likelihood``.
+        ``gaussian_likelihood(noise_std)`` for regression, ``categorical_log_likelihood``.
     n_data : int
         N, the size of the training set: the KL's per-point share is KL / N.
     n_samples : int
         S weight draws, averaged (each draw is a forward pass).
     kl : "auto", "closed_form" or "monte_carlo"
     kl_weight : float
-        ``M pi_i`` for Blundell's schedule, 1 for the uniform one, 0 to switch the KL off.
+        From ``minibatch_kl_weights`` (N pi_i / B_i for Blundell's schedule), 1 for the uniform
+        one, 0 to switch the KL off.
     """
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
         raise ValueError(f"bbb_objective: n_samples must be a positive int, got {n_samples!r}")
@@ -89,10 +91,12 @@ def bbb_objective(model: Module, x: object, y: object, log_likelihood: LogLikeli
         raise ValueError("bbb_objective: model has no Bayesian layers")
     closed = kl == "closed_form" or (kl == "auto" and all(l.prior.has_closed_form_kl for _, l in layers))
     log_likelihoods, kls = [], []
-    for _ in range(n_samples):
-        log_likelihoods.append(log_likelihood(model(x), y))
-        if not closed:
-            kls.append(model_kl(model, "monte_carlo"))    # at this draw's weights
+    # The expectation over q needs weight draws in eval mode too (a test-set ELBO).
+    with stochastic():
+        for _ in range(n_samples):
+            log_likelihoods.append(log_likelihood(model(x), y))
+            if not closed:
+                kls.append(model_kl(model, "monte_carlo"))    # at this draw's weights
     mean_log_likelihood = log_likelihoods[0] if n_samples == 1 else ops.stack(log_likelihoods).mean()
     if closed:
         total_kl = model_kl(model, "closed_form")
@@ -101,22 +105,29 @@ def bbb_objective(model: Module, x: object, y: object, log_likelihood: LogLikeli
     return VariationalObjective.from_global_kl(mean_log_likelihood, total_kl, n_data, kl_weight)
 
 
-def minibatch_kl_weights(n_batches: int, schedule: str = "uniform") -> list[float]:
-    """pi_i for the M minibatches of an epoch, summing to 1 (Blundell et al. 2015, section 3.4).
+def minibatch_kl_weights(batch_sizes: Sequence[int], schedule: str = "uniform") -> list[float]:
+    """The ``kl_weight`` of each of the M minibatches of an epoch (Blundell et al. 2015, section 3.4).
 
-    ``"uniform"``: pi_i = 1 / M. ``"blundell"``: pi_i = 2^(M - i) / (2^M - 1), i = 1..M: the first
-    batches carry most of the KL, the later ones are fitted to the data. Written as
-    2^-i / (1 - 2^-M) so that M in the hundreds does not overflow. Multiply by M for the
-    ``kl_weight`` of ``bbb_objective`` (per-point units).
+    Minibatch i (of B_i points, N = sum B_i) carries the share pi_i of the KL, sum_i pi_i = 1:
+    ``"uniform"``: pi_i = B_i / N, every point the same share (weight 1);
+    ``"blundell"``: pi_i = 2^(M - i) / (2^M - 1), i = 1..M, the first batches carrying most of the
+    KL and the later ones fitted to the data; written 2^-i / (1 - 2^-M) so that M in the hundreds
+    does not overflow. In the per-point units of ``bbb_objective`` the weight is N pi_i / B_i.
     """
-    if isinstance(n_batches, bool) or not isinstance(n_batches, int) or n_batches < 1:
-        raise ValueError(f"minibatch_kl_weights: n_batches must be a positive int, got {n_batches!r}")
+    sizes = list(batch_sizes) if not isinstance(batch_sizes, (str, bytes)) else None
+    if not sizes or any(isinstance(b, bool) or not hasattr(b, "__index__") or int(b) < 1 for b in sizes):
+        raise ValueError(f"minibatch_kl_weights: batch_sizes must be a non-empty list of positive ints, "
+                         f"got {batch_sizes!r}")
+    sizes = [int(b) for b in sizes]
+    n_data, n_batches = sum(sizes), len(sizes)
     if schedule == "uniform":
-        return [1.0 / n_batches] * n_batches
-    if schedule == "blundell":
+        shares = [b / n_data for b in sizes]
+    elif schedule == "blundell":
         normaliser = -math.expm1(-n_batches * math.log(2.0))        # 1 - 2^-M
-        return [2.0 ** -i / normaliser for i in range(1, n_batches + 1)]
-    raise ValueError(f"minibatch_kl_weights: schedule must be 'uniform' or 'blundell', got {schedule!r}")
+        shares = [2.0 ** -i / normaliser for i in range(1, n_batches + 1)]
+    else:
+        raise ValueError(f"minibatch_kl_weights: schedule must be 'uniform' or 'blundell', got {schedule!r}")
+    return [n_data * share / b for share, b in zip(shares, sizes)]
 
 
 def predictive_samples(model: Module, x: object, n_samples: int) -> object:

@@ -20,9 +20,10 @@ so no sign is ever ambiguous:
 Units: nats **per data point**: log-likelihoods summed over pixels (or outputs), KL summed over
 latent dimensions (or over all weights), then averaged over the minibatch. Where the KL is
 global (one posterior over weights for the whole data set of N points), its per-data-point
-share is KL / N, so that the minibatch losses of one epoch add up to the negative full-data
-ELBO divided by N (``from_global_kl``). The full-data estimator of K&W eq. 8 is N times the
-per-data-point ELBO (``VAE.dataset_elbo``).
+share is KL / N (``from_global_kl``): weighted by their batch sizes and summed, the minibatch
+losses of one epoch give the full-data negative ELBO F exactly; for equal batches their plain
+average is F / N. The full-data estimator of K&W eq. 8 is N times the per-data-point ELBO
+(``VAE.dataset_elbo``).
 """
 
 from __future__ import annotations
@@ -86,9 +87,9 @@ class VariationalObjective:
                        kl_weight: float = 1.0) -> VariationalObjective:
         """A KL over global parameters shared by ``n_data`` points: its per-point share is KL / N.
 
-        The minibatch loss is mean NLL + kl_weight * KL / N: averaged over the batches of one
-        epoch it is the full-data negative ELBO, KL(q || P) - sum_n E_q[log P(x_n | w)], over N
-        (Blundell et al. 2015, eq. 1 divided by N).
+        The minibatch loss is mean NLL + kl_weight * KL / N: weighted by batch size and summed over
+        one epoch it is the full-data negative ELBO, KL(q || P) - sum_n E_q[log P(x_n | w)]
+        (Blundell et al. 2015, eq. 1).
         """
         if isinstance(n_data, bool) or not isinstance(n_data, int) or n_data < 1:
             raise ValueError(f"n_data must be a positive int (the size of the training set), got {n_data!r}")

@@ -23,12 +23,23 @@ from .module import Module, Parameter
 from .priors import GaussianPrior, ScaleMixturePrior
 
 __all__ = [
-    "BayesianDense", "bayesian_layers", "model_kl", "kl_per_layer", "posterior_kl", "variational_parameter_count",
+    "BayesianDense", "log_softplus", "bayesian_layers", "model_kl", "kl_per_layer", "posterior_kl", "variational_parameter_count",
     "signal_to_noise", "prune", "posterior_mean",
 ]
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 KL_METHODS = ("auto", "closed_form", "monte_carlo")
+
+
+def log_softplus(rho: Tensor) -> Tensor:
+    """log sigma = log softplus(rho), finite for every finite rho.
+
+    log softplus(rho) = rho + log(1 - e^rho / 2 + ...) differs from rho by about e^rho / 2, below
+    float64 resolution for rho < -37; while softplus itself underflows to 0 (and its log to -inf)
+    below rho ~ -103 in float32. The other branch is evaluated at max(rho, -37) so that neither
+    branch has a NaN gradient for ``where`` to multiply by 0.
+    """
+    return ops.where(rho.data < -37.0, rho, ops.log(ops.softplus(ops.maximum(rho, -37.0))))
 
 
 def _positive_int(value: object, name: str) -> int:
@@ -98,7 +109,7 @@ class BayesianDense(Module):
 
     # ------------------------------------------------------------------ the posterior
     def weight_sigma(self) -> Tensor:
-        """sigma = softplus(rho) = log(1 + e^rho), computed stably (never log(0), never overflow)."""
+        """sigma = softplus(rho) = log(1 + e^rho), computed stably (no overflow; its log is ``log_softplus``)."""
         return ops.softplus(self.weight_rho)
 
     def bias_sigma(self) -> Tensor | None:
@@ -136,11 +147,11 @@ class BayesianDense(Module):
         return ops.linear(x, weight, bias)
 
     # ------------------------------------------------------------------ KL(q || P)
-    def _groups(self) -> list[tuple[Tensor, Tensor, object]]:
-        """(mu, sigma, mask) of the weights and of the bias."""
-        groups = [(self.weight_mu, self.weight_sigma(), self.weight_mask)]
+    def _groups(self) -> list[tuple[Tensor, Tensor, Tensor, object]]:
+        """(mu, sigma, log sigma, mask) of the weights and of the bias."""
+        groups = [(self.weight_mu, self.weight_sigma(), log_softplus(self.weight_rho), self.weight_mask)]
         if self.bias_mu is not None:
-            groups.append((self.bias_mu, self.bias_sigma(), None))
+            groups.append((self.bias_mu, self.bias_sigma(), log_softplus(self.bias_rho), None))
         return groups
 
     def kl(self, method: str = "auto") -> Tensor:
@@ -159,8 +170,8 @@ class BayesianDense(Module):
             if not self.prior.has_closed_form_kl:
                 raise ValueError(f"BayesianDense.kl: {self.prior!r} has no closed-form KL; use method='monte_carlo'")
             total = None
-            for mu, sigma, mask in self._groups():
-                elementwise = self.prior.kl(mu, sigma)
+            for mu, sigma, log_sigma, mask in self._groups():
+                elementwise = self.prior.kl(mu, sigma, log_sigma)
                 part = (elementwise if mask is None else elementwise * Tensor(mask)).sum()
                 total = part if total is None else total + part
             return total
@@ -177,9 +188,9 @@ class BayesianDense(Module):
             sample = (weight, eps_w, bias, eps_b)
         weight, eps_w, bias, eps_b = sample
         total = None
-        for (mu, sigma, mask), w, eps in zip(self._groups(), (weight, bias), (eps_w, eps_b)):
+        for (mu, sigma, log_sigma, mask), w, eps in zip(self._groups(), (weight, bias), (eps_w, eps_b)):
             # log N(w | mu, sigma^2) with (w - mu) / sigma = eps exactly.
-            log_q = -0.5 * eps * eps - ops.log(sigma) - HALF_LOG_TWO_PI
+            log_q = -0.5 * eps * eps - log_sigma - HALF_LOG_TWO_PI
             elementwise = log_q - self.prior.log_prob(w)
             part = (elementwise if mask is None else elementwise * Tensor(mask)).sum()
             total = part if total is None else total + part
@@ -225,9 +236,9 @@ def posterior_kl(q: BayesianDense, p: BayesianDense) -> Tensor:
     if q.weight_mu.shape != p.weight_mu.shape or (q.bias_mu is None) != (p.bias_mu is None):
         raise ValueError(f"posterior_kl: layers differ in shape: {q.weight_mu.shape} and {p.weight_mu.shape}")
     total = None
-    for (mu_q, s_q, _), (mu_p, s_p, _) in zip(q._groups(), p._groups()):
+    for (mu_q, s_q, log_s_q, _), (mu_p, s_p, log_s_p, _) in zip(q._groups(), p._groups()):
         difference = mu_q - mu_p
-        part = (ops.log(s_p) - ops.log(s_q) + (s_q * s_q + difference * difference) / (2.0 * s_p * s_p) - 0.5).sum()
+        part = (log_s_p - log_s_q + (s_q * s_q + difference * difference) / (2.0 * s_p * s_p) - 0.5).sum()
         total = part if total is None else total + part
     return total
 

@@ -42,10 +42,12 @@ class GaussianPrior:
     def log_prob(self, w: Tensor) -> Tensor:
         return _gaussian_log_density(w, self.sigma)
 
-    def kl(self, mu: Tensor, sigma: Tensor) -> Tensor:
-        """KL(N(mu, sigma_q^2) || N(0, sigma^2)) elementwise, from sigma_q = ``sigma``."""
+    def kl(self, mu: Tensor, sigma: Tensor, log_sigma: Tensor | None = None) -> Tensor:
+        """KL(N(mu, sigma_q^2) || N(0, sigma^2)) elementwise, from sigma_q = ``sigma`` (and its log,
+        when the caller has a stabler one than log(sigma))."""
         variance_ratio = (sigma * sigma + mu * mu) * (1.0 / self.sigma ** 2)
-        return math.log(self.sigma) - ops.log(sigma) + 0.5 * variance_ratio - 0.5
+        log_sigma = ops.log(sigma) if log_sigma is None else log_sigma
+        return math.log(self.sigma) - log_sigma + 0.5 * variance_ratio - 0.5
 
     def __repr__(self) -> str:
         return f"GaussianPrior(sigma={self.sigma:g})"
@@ -79,7 +81,7 @@ class ScaleMixturePrior:
         second = _gaussian_log_density(w, self.sigma2) + math.log1p(-self.pi)
         return ops.logsumexp(ops.stack([first, second]), axis=0)
 
-    def kl(self, mu: Tensor, sigma: Tensor) -> Tensor:
+    def kl(self, mu: Tensor, sigma: Tensor, log_sigma: Tensor | None = None) -> Tensor:
         raise NotImplementedError("ScaleMixturePrior has no closed-form KL; use kl='monte_carlo' (Blundell eq. 2)")
 
     def __repr__(self) -> str:
