@@ -14,6 +14,7 @@ from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor
 from ..nn import functional as F
 from ..nn.module import Module
+from ._checks import check_batch
 
 __all__ = ["Autoencoder"]
 
@@ -31,9 +32,11 @@ class Autoencoder(Module):
         Squared error summed over features (row 32 of the seed equations) or binary cross-entropy
         (x in [0, 1]); either is summed over features and averaged over the batch: nats (or squared
         units) per data point, as the VAE's objective.
+    validate_args : bool
+        Check each batch is finite (and in [0, 1] for "bce"): one device read per call.
     """
 
-    def __init__(self, encoder: Module, decoder: Module, *, loss: str = "mse") -> None:
+    def __init__(self, encoder: Module, decoder: Module, *, loss: str = "mse", validate_args: bool = True) -> None:
         super().__init__()
         for name, value in (("encoder", encoder), ("decoder", decoder)):
             if not isinstance(value, Module):
@@ -41,13 +44,18 @@ class Autoencoder(Module):
         if loss not in LOSSES:
             raise ValueError(f"Autoencoder: loss must be one of {LOSSES}, got {loss!r}")
         self.encoder, self.decoder, self.loss_kind = encoder, decoder, loss
+        self.validate_args = bool(validate_args)
 
     def _check_x(self, x: object) -> Tensor:
+        """x (batch, n_features), finite, and in [0, 1] for the cross-entropy loss (one device read)."""
         data = x.data if isinstance(x, Tensor) else x
         if not hasattr(data, "ndim") or data.ndim != 2:
             raise ValueError(f"Autoencoder: x must be an array of shape (batch, n_features), got "
                              f"{getattr(data, 'shape', type(x).__name__)}")
-        return Tensor(backend.asarray(data))
+        parameters = list(self.encoder.parameters())
+        dtype = parameters[0].dtype if parameters else backend.get_default_dtype()
+        return check_batch(data, data.shape[1], dtype, "Autoencoder", unit_interval=self.loss_kind == "bce",
+                           validate=self.validate_args)
 
     def encode(self, x: object) -> Tensor:
         """The code z = f(x), shape (batch, k)."""

@@ -30,6 +30,7 @@ from ..nn import functional as F
 from ..nn.bayesian import KL_METHODS, bayesian_layers, model_kl
 from ..nn.layers import stochastic
 from ..nn.module import Module
+from ._checks import match_target, positive_int
 from .objectives import VariationalObjective, check_kl_weight
 
 __all__ = ["bbb_objective", "minibatch_kl_weights", "gaussian_likelihood", "categorical_log_likelihood",
@@ -46,8 +47,7 @@ def gaussian_likelihood(noise_std: float) -> LogLikelihood:
     log_var = 2.0 * math.log(noise_std)
 
     def log_likelihood(output: Tensor, y: object) -> Tensor:
-        y = y if isinstance(y, Tensor) else Tensor(backend.asarray(y, dtype=output.dtype))
-        target = y.reshape(output.shape) if y.size == output.size else y
+        target = match_target(y, output, "gaussian_likelihood")
         per_element = -F.gaussian_nll(target, output, ops.broadcast_to(
             Tensor(backend.xp().full((), log_var, dtype=output.dtype)), output.shape), reduction="none", full=True)
         return per_element.sum() * (1.0 / output.shape[0])
@@ -67,7 +67,8 @@ def bbb_objective(model: Module, x: object, y: object, log_likelihood: LogLikeli
     Parameters
     ----------
     model : Module with ``BayesianDense`` layers
-    x, y : the minibatch (B rows)
+    x : array of shape (B, features), the minibatch
+    y : the targets, of the shape ``log_likelihood`` expects ((B, outputs) or (B,) for Gaussian, (B,) labels)
     log_likelihood : callable (model output, y) -> mean log P(y | x, w) per data point
         ``gaussian_likelihood(noise_std)`` for regression, ``categorical_log_likelihood``.
     n_data : int
@@ -79,13 +80,11 @@ def bbb_objective(model: Module, x: object, y: object, log_likelihood: LogLikeli
         From ``minibatch_kl_weights`` (N pi_i / B_i for Blundell's schedule), 1 for the uniform
         one, 0 to switch the KL off.
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"bbb_objective: n_samples must be a positive int, got {n_samples!r}")
+    n_samples = positive_int(n_samples, "n_samples", "bbb_objective")
     if kl not in KL_METHODS:
         raise ValueError(f"bbb_objective: kl must be one of {KL_METHODS}, got {kl!r}")
     kl_weight = check_kl_weight(kl_weight)
-    if isinstance(n_data, bool) or not isinstance(n_data, int) or n_data < 1:
-        raise ValueError(f"bbb_objective: n_data must be a positive int, got {n_data!r}")
+    n_data = positive_int(n_data, "n_data", "bbb_objective")
     layers = bayesian_layers(model)
     if not layers:
         raise ValueError("bbb_objective: model has no Bayesian layers")
@@ -136,8 +135,7 @@ def predictive_samples(model: Module, x: object, n_samples: int) -> object:
     The mean over the first axis is the Monte Carlo predictive mean (for a classifier, apply the
     softmax before averaging: the averaged probabilities).
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"predictive_samples: T (n_samples) must be a positive int, got {n_samples!r}")
+    n_samples = positive_int(n_samples, "T (n_samples)", "predictive_samples")
     with no_grad(), stochastic():
         outputs = [model(x).data for _ in range(n_samples)]
     return backend.array_module(outputs[0]).stack(outputs)

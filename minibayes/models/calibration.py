@@ -33,9 +33,15 @@ def _check(probabilities: object, labels: object, n_bins: int) -> tuple:
     probabilities = backend.asarray(probabilities)
     xp = backend.array_module(probabilities)
     labels = xp.asarray(backend.asarray(labels))
-    if probabilities.ndim != 2 or labels.shape != (probabilities.shape[0],):
-        raise ValueError(f"probabilities must have shape (n, classes) and labels (n,), got "
+    if probabilities.ndim != 2 or labels.shape != (probabilities.shape[0],) or probabilities.shape[0] < 1:
+        raise ValueError(f"probabilities must have shape (n, classes) with n >= 1 and labels (n,), got "
                          f"{probabilities.shape} and {labels.shape}")
+    # An evaluation, not a training step: reading these checks back is fine.
+    if labels.dtype.kind not in "iu" or bool((labels < 0).any()) or bool((labels >= probabilities.shape[1]).any()):
+        raise ValueError(f"labels must be integers in [0, {probabilities.shape[1]}), got {labels.dtype} values")
+    if not bool(xp.isfinite(probabilities).all()) or bool((probabilities < 0).any()) \
+            or not bool(xp.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)):
+        raise ValueError("probabilities must be finite, >= 0 and sum to 1 along each row (apply softmax to logits)")
     return probabilities, labels, xp
 
 

@@ -23,6 +23,7 @@ from ..autograd.tensor import Tensor
 from ..nn import functional as F
 from ..nn.layers import Dense, Dropout
 from ..nn.module import Module
+from ._checks import match_target
 from .objectives import VariationalObjective
 
 __all__ = [
@@ -79,14 +80,15 @@ def mc_dropout_objective(model: Module, x: object, y: object, n_data: int, *, le
                          tau: float) -> VariationalObjective:
     """Gal & Ghahramani's objective per data point: E[-log N(y | f(x), 1/tau)] + KL / N (one dropout pass).
 
+    x : array of shape (batch, features); y : array of shape (batch, outputs), or (batch,) for one output.
+
     ``loss / tau`` equals (1/2B) sum ||y - f||^2 + sum_i lambda_i ||W_i||^2 + const (``mc_dropout_weight_decay``).
     """
     tau = _positive(tau, "tau", "mc_dropout_objective")
     if isinstance(n_data, bool) or not isinstance(n_data, int) or n_data < 1:
         raise ValueError(f"mc_dropout_objective: n_data must be a positive int, got {n_data!r}")
     output = model(x)
-    target = y if isinstance(y, Tensor) else Tensor(backend.asarray(y, dtype=output.dtype))
-    target = target.reshape(output.shape) if target.size == output.size else target
+    target = match_target(y, output, "mc_dropout_objective")
     log_var = ops.broadcast_to(Tensor(backend.xp().full((), -math.log(tau), dtype=output.dtype)), output.shape)
     log_likelihood = -F.gaussian_nll(target, output, log_var, reduction="none", full=True).sum() * (1.0 / output.shape[0])
     return VariationalObjective.from_global_kl(log_likelihood, mc_dropout_kl(model, length_scale), n_data)
@@ -97,15 +99,16 @@ def heteroscedastic_nll(output: Tensor, y: object) -> Tensor:
 
         (1/N) sum_i [ exp(-s_i) ||y_i - f_i||^2 / 2 + s_i / 2 ],
 
-    ``output`` of shape (n, 2 d) holding [f, s]; y of shape (n, d) or (n,) when d = 1.
+    ``output`` of shape (n, 2 d) holding [f, s]; y of shape (n, d) or (n,) when d = 1. A NaN in y
+    gives a NaN loss, which ``train.fit`` stops on, naming it (checking here would cost a sync).
     """
     output = output if isinstance(output, Tensor) else Tensor(backend.asarray(output))
     if output.ndim != 2 or output.shape[1] % 2:
         raise ValueError(f"heteroscedastic_nll: output must have shape (n, 2 d) = [mean, log variance], got {output.shape}")
     d = output.shape[1] // 2
-    target = y if isinstance(y, Tensor) else Tensor(backend.asarray(y, dtype=output.dtype))
-    target = target.reshape((output.shape[0], d)) if target.size == output.shape[0] * d else target
-    per_element = F.gaussian_nll(target, output[:, :d], output[:, d:], reduction="none")
+    mean = output[:, :d]
+    target = match_target(y, mean, "heteroscedastic_nll")
+    per_element = F.gaussian_nll(target, mean, output[:, d:], reduction="none")
     return per_element.sum() * (1.0 / output.shape[0])
 
 
@@ -133,9 +136,16 @@ def logit_noise_nll(output: Tensor, labels: object, n_samples: int = 10, noise: 
         raise ValueError(f"logit_noise_nll: output must have shape (n, 2 K) = [logits, log variances], got {output.shape}")
     n, k = output.shape[0], output.shape[1] // 2
     xp = backend.array_module(output.data)
-    labels = xp.asarray(backend.on_backend_of(output.data, labels.data if isinstance(labels, Tensor) else labels))
-    if labels.shape != (n,) or labels.dtype.kind not in "iu":
-        raise ValueError(f"logit_noise_nll: labels must be integers of shape ({n},), got {labels.dtype} {labels.shape}")
+    labels = labels.data if isinstance(labels, Tensor) else labels
+    if not hasattr(labels, "shape") or labels.shape != (n,) or labels.dtype.kind not in "iu":
+        raise ValueError(f"logit_noise_nll: labels must be integers of shape ({n},), got "
+                         f"{getattr(labels, 'dtype', type(labels).__name__)} {getattr(labels, 'shape', '')}")
+    if backend.backend_name_of(labels) == "numpy" and labels.size and (labels.min() < 0 or labels.max() >= k):
+        # Host labels are checked for free; device labels are not read back (one sync per step),
+        # and an out-of-range one makes its row NaN below, which train.fit's guard reports.
+        raise ValueError(f"logit_noise_nll: labels must lie in [0, {k}), got [{labels.min()}, {labels.max()}]")
+    labels = xp.asarray(backend.on_backend_of(output.data, labels))
+    valid = (labels >= 0) & (labels < k)
     shape = (n_samples, n, k)
     eps = backend.rng().standard_normal(shape, dtype=output.dtype) if noise is None else \
         backend.on_backend_of(output.data, noise)
@@ -143,5 +153,7 @@ def logit_noise_nll(output: Tensor, labels: object, n_samples: int = 10, noise: 
         raise ValueError(f"logit_noise_nll: noise must have shape {shape}, got {tuple(eps.shape)}")
     logits, log_var = output[:, :k], output[:, k:]
     noisy = logits + ops.exp(0.5 * log_var) * Tensor(eps)                 # (T, n, K)
-    picked = ops.log_softmax(noisy, axis=2)[:, xp.arange(n), labels]        # (T, n)
-    return -(ops.logsumexp(picked, axis=0) - math.log(n_samples)).mean()
+    picked = ops.log_softmax(noisy, axis=2)[:, xp.arange(n), xp.clip(labels, 0, k - 1)]   # (T, n)
+    per_row = ops.logsumexp(picked, axis=0) - math.log(n_samples)
+    per_row = ops.where(valid, per_row, xp.asarray(xp.nan, dtype=output.dtype))
+    return -per_row.mean()

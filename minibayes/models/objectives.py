@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from ..autograd.tensor import Tensor
+from ._checks import positive_int
 
 __all__ = ["VariationalObjective", "kl_warmup"]
 
@@ -91,8 +92,7 @@ class VariationalObjective:
         one epoch it is the full-data negative ELBO, KL(q || P) - sum_n E_q[log P(x_n | w)]
         (Blundell et al. 2015, eq. 1).
         """
-        if isinstance(n_data, bool) or not isinstance(n_data, int) or n_data < 1:
-            raise ValueError(f"n_data must be a positive int (the size of the training set), got {n_data!r}")
+        n_data = positive_int(n_data, "n_data (the size of the training set)", "from_global_kl")
         return cls.from_terms(mean_log_likelihood, kl_total * (1.0 / n_data), kl_weight)
 
     @classmethod

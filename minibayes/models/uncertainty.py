@@ -26,6 +26,7 @@ from ..autograd.tensor import Tensor
 from ..nn.bayesian import bayesian_layers
 from ..nn.layers import stochastic
 from ..nn.module import Module
+from ._checks import positive_int
 
 __all__ = ["RegressionPrediction", "ClassificationPrediction", "predict_mc", "entropy"]
 
@@ -62,12 +63,6 @@ def entropy(probabilities: object, axis: int = -1) -> object:
     xp = backend.array_module(probabilities)
     tiny = xp.finfo(probabilities.dtype).tiny
     return -(probabilities * xp.log(xp.maximum(probabilities, tiny))).sum(axis=axis)
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not hasattr(value, "__index__") or int(value) < 1:
-        raise ValueError(f"predict_mc: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _per_example_noise(model: Module) -> bool:
@@ -121,7 +116,7 @@ def predict_mc(model: Module, x: object, T: int = 100, *, task: str = "regressio
     """
     if not isinstance(model, Module):
         raise TypeError(f"predict_mc: model must be a Module, got {type(model).__name__}")
-    T = _positive_int(T, "T")
+    T = positive_int(T, "T", "predict_mc")
     if task not in TASKS:
         raise ValueError(f"predict_mc: task must be one of {TASKS}, got {task!r}")
     if output not in OUTPUTS:

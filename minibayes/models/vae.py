@@ -26,7 +26,6 @@ log p(x) >= E[log (1/k) sum_k p(x, z_k) / q(z_k | x)], non-decreasing in k and t
 from __future__ import annotations
 
 import math
-import operator
 from typing import NamedTuple
 
 from .. import backend
@@ -38,6 +37,7 @@ from ..nn.module import Module, Parameter, Sequential
 from .latent_gaussian import (
     bernoulli_log_likelihood, gaussian_log_likelihood, kl_to_standard_normal, log_prior_minus_log_posterior,
 )
+from ._checks import check_batch, positive_int
 from .objectives import VariationalObjective, check_kl_weight
 
 __all__ = ["VAE", "EncodedPosterior", "make_mlp_vae"]
@@ -61,10 +61,7 @@ class EncodedPosterior(NamedTuple):
 
 
 def _positive_int(value: object, name: str) -> int:
-    """``value`` as an int >= 1 (NumPy integers accepted), else a ValueError naming ``name``."""
-    if isinstance(value, bool) or not hasattr(value, "__index__") or operator.index(value) < 1:
-        raise ValueError(f"VAE: {name} must be a positive int, got {value!r}")
-    return operator.index(value)
+    return positive_int(value, name, "VAE")
 
 
 class VAE(Module):
@@ -90,7 +87,7 @@ class VAE(Module):
     n_samples : int
         L, samples of z per data point.
     log_var_bound : float or None
-        The encoder's log sigma^2 is soft-clamped to (-bound, bound) by bound * tanh(raw / bound)
+        The encoder's log sigma^2 (and a Gaussian decoder's learned one) is soft-clamped to (-bound, bound) by bound * tanh(raw / bound)
         (default 30: sigma^2 between 1e-13 and 1e13), so exp never overflows nor the KL becomes
         infinite, in float32 too. A soft clamp, not a clip: a clipped unit has zero gradient and
         can never come back, while tanh keeps a gradient and is nearly the identity for
@@ -141,8 +138,15 @@ class VAE(Module):
         """n_features and the parameter dtype, read off one decoder pass at z = 0."""
         parameters = list(self.decoder.parameters())
         dtype = parameters[0].dtype if parameters else backend.get_default_dtype()
-        with no_grad():
-            out = self.decoder(Tensor(backend.xp().zeros((1, self.latent_dim), dtype=dtype)))
+        training = self.decoder.training
+        # Eval mode: a Dropout in the decoder neither draws (the random stream stays as it was)
+        # nor changes the output's shape.
+        self.decoder.eval()
+        try:
+            with no_grad():
+                out = self.decoder(Tensor(backend.xp().zeros((1, self.latent_dim), dtype=dtype)))
+        finally:
+            self.decoder.train(training)
         if not isinstance(out, Tensor) or out.ndim != 2:
             raise ValueError(f"VAE: decoder must map (batch, latent_dim) to (batch, features), got "
                              f"{getattr(out, 'shape', type(out).__name__)}")
@@ -157,27 +161,8 @@ class VAE(Module):
     # ------------------------------------------------------------------ input
     def _check_x(self, x: object, name: str = "x") -> Tensor:
         """x as a constant Tensor (batch, n_features) of the model's dtype; value checks if validate_args."""
-        data = x.data if isinstance(x, Tensor) else x
-        if not hasattr(data, "shape") or not hasattr(data, "dtype"):
-            raise TypeError(f"VAE: {name} must be an array or Tensor of shape (batch, {self.n_features}), "
-                            f"got {type(x).__name__}")
-        if data.ndim != 2 or data.shape[1] != self.n_features or data.shape[0] < 1:
-            raise ValueError(f"VAE: {name} must have shape (batch, {self.n_features}) (flatten images first), "
-                             f"got {tuple(data.shape)}")
-        if data.dtype.kind not in "fiub":
-            raise TypeError(f"VAE: {name} must hold numbers, got dtype {data.dtype}")
-        data = backend.asarray(data, dtype=self.dtype)
-        if self.validate_args:
-            xp = backend.array_module(data)
-            bad = ~xp.isfinite(data)
-            if self.likelihood == "bernoulli":
-                bad |= (data < 0) | (data > 1)
-            if bool(bad.any()):  # the one host sync of validation
-                if not bool(xp.isfinite(data).all()):
-                    raise ValueError(f"VAE: {name} contains NaN or inf")
-                raise ValueError(f"VAE: {name} must lie in [0, 1] for a Bernoulli decoder (scale pixels by 1/255), "
-                                 f"got values in [{float(data.min())}, {float(data.max())}]")
-        return Tensor(data)
+        return check_batch(x, self.n_features, self.dtype, "VAE", name=name,
+                           unit_interval=self.likelihood == "bernoulli", validate=self.validate_args)
 
     # ------------------------------------------------------------------ the two networks
     def encode(self, x: object) -> EncodedPosterior:
@@ -196,9 +181,13 @@ class VAE(Module):
         if mean.shape != (x.shape[0], self.latent_dim) or log_var.shape != mean.shape:
             raise ValueError(f"VAE: encoder's mean and log_var must be ({x.shape[0]}, {self.latent_dim}), "
                              f"got {mean.shape} and {log_var.shape}")
-        if self.log_var_bound is not None:
-            log_var = self.log_var_bound * ops.tanh(log_var * (1.0 / self.log_var_bound))
-        return EncodedPosterior(mean, log_var)
+        return EncodedPosterior(mean, self._clamp(log_var))
+
+    def _clamp(self, log_var: Tensor) -> Tensor:
+        """The soft clamp bound * tanh(log_var / bound) of ``log_var_bound`` (identity when None)."""
+        if self.log_var_bound is None:
+            return log_var
+        return self.log_var_bound * ops.tanh(log_var * (1.0 / self.log_var_bound))
 
     def _decode(self, z: Tensor) -> tuple[Tensor, Tensor | None]:
         """Decoder parameters at z: (logits, None) or (mean, log variance broadcastable to it)."""
@@ -206,10 +195,12 @@ class VAE(Module):
         if self.likelihood == "bernoulli":
             return out, None
         if self.decoder_variance == "output":
-            return out[:, : self.n_features], out[:, self.n_features:]
+            return out[:, : self.n_features], self._clamp(out[:, self.n_features:])
         if isinstance(self.decoder_variance, float):
             return out, Tensor(backend.xp().full((), math.log(self.decoder_variance), dtype=self.dtype))
-        return out, self.decoder_log_var
+        # Learned variances are clamped too: a pixel that is constant in the data (Fashion-MNIST's
+        # borders) would otherwise drive its sigma^2 to 0 and the likelihood to +infinity.
+        return out, self._clamp(self.decoder_log_var)
 
     def _log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
         """log p(x | z) per row (summed over features); x and z share their first axis."""
@@ -224,7 +215,7 @@ class VAE(Module):
         shape = (n_samples, batch, self.latent_dim)
         if noise is None:
             return Tensor(backend.rng().standard_normal(shape, dtype=self.dtype))
-        data = noise.data if isinstance(noise, Tensor) else backend.asarray(noise, dtype=self.dtype)
+        data = backend.asarray(noise.data if isinstance(noise, Tensor) else noise, dtype=self.dtype)
         if tuple(data.shape) != shape:
             raise ValueError(f"VAE: noise must have shape (n_samples, batch, latent_dim) = {shape}, "
                              f"got {tuple(data.shape)}")

@@ -52,6 +52,10 @@ def test_autoencoder_bad_input():
         Autoencoder(lambda x: x, nn.Dense(1, 2))
     with pytest.raises(ValueError, match="shape \\(batch, n_features\\)"):
         Autoencoder(nn.Dense(2, 1), nn.Dense(1, 2)).loss(np.zeros(2))
+    with pytest.raises(ValueError, match="NaN"):
+        Autoencoder(nn.Dense(2, 1), nn.Dense(1, 2)).loss(np.array([[0.5, np.nan]]))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        Autoencoder(nn.Dense(2, 1), nn.Dense(1, 2), loss="bce").loss(np.array([[0.5, 3.0]]))
 
 
 def test_both_gradient_estimators_are_unbiased_and_reparameterisation_has_less_variance():

@@ -208,16 +208,33 @@ def test_model_level_counts_and_layer_kls():
     assert nn.posterior_kl(first, other).item() == pytest.approx(expected, rel=1e-4)
 
 
-def test_classification_objective_and_predictions():
+def test_classification_objective_averages_its_draws_and_predictions_vary():
+    """S draws: the reported likelihood is the mean of the S per-draw log-likelihoods and the KL
+    the mean of the S Monte Carlo KLs at those draws (replayed from the same seed)."""
     mb.seed(9)
-    model = nn.Sequential(nn.BayesianDense(4, 8, prior=nn.ScaleMixturePrior()), nn.ReLU(), nn.BayesianDense(8, 3))
-    x = np.random.default_rng(9).normal(size=(10, 4)).astype("float32")
+    model = nn.Sequential(nn.BayesianDense(4, 8, prior=nn.ScaleMixturePrior(), dtype="float64"), nn.ReLU(),
+                          nn.BayesianDense(8, 3, prior=nn.ScaleMixturePrior(), dtype="float64"))
+    x = np.random.default_rng(9).normal(size=(10, 4))
     y = np.arange(10) % 3
+    mb.seed(10)
     result = bbb_objective(model, x, y, categorical_log_likelihood, 100, n_samples=3)
-    assert result.kl.item() != 0 and result.elbo.item() == pytest.approx(result.reconstruction.item()
-                                                                          - result.kl.item(), rel=1e-6)
-    samples = mb.models.predictive_samples(model, x, 7)
-    assert samples.shape == (7, 10, 3) and np.ptp(samples, axis=0).max() > 0
+    mb.seed(10)
+    log_likelihoods, kls = [], []
+    for _ in range(3):
+        logits = model(x).numpy()
+        log_softmax = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        log_likelihoods.append(log_softmax[np.arange(10), y].mean())
+        kls.append(nn.model_kl(model, "monte_carlo").item())
+    assert result.reconstruction.item() == pytest.approx(np.mean(log_likelihoods), rel=1e-12)
+    assert result.kl.item() == pytest.approx(np.mean(kls) / 100, rel=1e-12)
+    samples = mb.models.predictive_samples(model.eval(), x, 7)
+    assert samples.shape == (7, 10, 3) and np.ptp(samples, axis=0).max() > 0   # draws in eval mode too
+
+
+def test_the_likelihood_refuses_a_transposed_target():
+    model = nn.Sequential(nn.BayesianDense(3, 2))
+    with pytest.raises(ValueError, match="y must have shape"):
+        bbb_objective(model, np.zeros((4, 3)), np.zeros((2, 4)), gaussian_likelihood(1.0), 10)
 
 
 @pytest.mark.parametrize("call, message", [

@@ -38,3 +38,9 @@ def test_a_calibrated_one_hot_classifier_has_zero_ece_and_bad_input_is_named():
         expected_calibration_error(np.eye(3)[labels], labels, 0)
     with pytest.raises(ValueError, match="labels"):
         expected_calibration_error(np.eye(3)[labels], labels[:2])
+    with pytest.raises(ValueError, match="labels must be integers in"):
+        expected_calibration_error(np.eye(3)[labels], np.array([0, 1, 3, 1]))
+    with pytest.raises(ValueError, match="sum to 1"):
+        expected_calibration_error(np.full((4, 3), 2.0), labels)          # logits, not probabilities
+    with pytest.raises(ValueError, match="n >= 1"):
+        expected_calibration_error(np.zeros((0, 3)), np.zeros(0, dtype=int))

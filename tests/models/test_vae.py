@@ -224,3 +224,29 @@ def test_numpy_integer_sizes_are_accepted():
     vae = small_vae()
     assert vae.sample(np.int64(2)).shape == (2, D)
     assert vae.log_likelihood(binary_batch(), k=np.int64(3)).shape == (4,)
+
+
+def test_construction_draws_nothing_and_keeps_a_dropout_decoder_in_its_mode():
+    decoder = nn.Sequential(nn.Dense(J, H, dtype="float64"), nn.Dropout(0.5), nn.Dense(H, D, dtype="float64"))
+    encoder = nn.Dense(D, 2 * J, dtype="float64")
+    mb.seed(11)
+    vae = VAE(encoder, decoder, J)
+    expected = np.random.default_rng(11).standard_normal(3)
+    np.testing.assert_array_equal(mb.backend.rng().standard_normal(3), expected)
+    assert vae.decoder.training and vae.n_features == D
+
+
+def test_learned_decoder_variance_is_clamped_like_the_encoders():
+    vae = small_vae("gaussian")
+    vae.decoder_log_var.data[...] = -1e4                 # a pixel driven towards sigma^2 = 0
+    x = np.random.default_rng(12).normal(size=(3, D))
+    result = vae.elbo(x, noise=np.zeros((1, 3, J)))
+    assert np.isfinite(result.elbo.item())
+    _, log_var = vae._decode(mb.tensor(np.zeros((1, J))))
+    assert log_var.numpy().min() >= -vae.log_var_bound
+
+
+def test_noise_of_another_dtype_is_cast_to_the_model():
+    vae = small_vae()
+    eps = np.random.default_rng(13).standard_normal((1, 4, J)).astype("float32")
+    assert vae.elbo(binary_batch(), noise=eps).elbo.dtype == np.float64

@@ -17,7 +17,7 @@ from minibayes.models import PPCA
 from minibayes.models.ppca import ppca_posterior
 
 from .vae_helpers import (
-    assign, encoder_outputs, host, exact_expected_log_likelihood, kl_diagonal_to_full, linear_gaussian_vae, set_decoder_to_ppca,
+    assign, decoder_variance, encoder_outputs, host, exact_expected_log_likelihood, kl_diagonal_to_full, linear_gaussian_vae, set_decoder_to_ppca,
 )
 
 N, D, J = 40, 5, 2
@@ -136,7 +136,7 @@ def test_trained_linear_vae_reaches_the_ppca_maximum_likelihood():
         vae.loss(X).backward()
         optimizer.step()
     W = host(vae.decoder.weight).T
-    sigma2 = float(np.exp(host(vae.decoder_log_var)))
+    sigma2 = decoder_variance(vae)
     reached = multivariate_normal(host(vae.decoder.bias), W @ W.T + sigma2 * np.eye(D)).logpdf(X).mean()
     assert reached <= best + 1e-9          # PPCA's closed form is the maximum ...
     assert best - reached < 0.02           # ... and the VAE's decoder gets there (nats per point)

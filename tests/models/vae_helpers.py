@@ -35,8 +35,14 @@ def set_decoder_to_ppca(vae: VAE, ppca: PPCA) -> tuple[np.ndarray, np.ndarray, f
     sigma2 = float(ppca.noise_variance_)
     assign(vae.decoder.weight, W.T)
     assign(vae.decoder.bias, mean)
-    assign(vae.decoder_log_var, np.log(sigma2))
+    # the learned log-variance goes through the soft clamp bound * tanh(raw / bound): invert it
+    assign(vae.decoder_log_var, vae.log_var_bound * np.arctanh(np.log(sigma2) / vae.log_var_bound))
     return W, mean, sigma2
+
+
+def decoder_variance(vae: VAE) -> float:
+    """sigma^2 of the shared-variance decoder, after the soft clamp."""
+    return float(np.exp(vae.log_var_bound * np.tanh(host(vae.decoder_log_var) / vae.log_var_bound)))
 
 
 def encoder_outputs(vae: VAE, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
