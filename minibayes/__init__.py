@@ -18,7 +18,7 @@ from .backend import (
 )
 from .autograd import (
     Function, GradcheckError, GraphError, Tensor, as_tensor, detect_anomaly, enable_grad, grad,
-    gradcheck, gradgradcheck, is_grad_enabled, no_grad, set_grad_enabled, tensor,
+    gradcheck, gradgradcheck, is_grad_enabled, jacobian, no_grad, set_grad_enabled, tensor,
 )
 from .autograd.creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .autograd.ops import (

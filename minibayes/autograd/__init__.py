@@ -13,10 +13,11 @@ from .function import (
 from .tensor import Tensor, as_tensor, tensor
 from .engine import GraphError, grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .jacobian import jacobian
 from . import ops
 
 __all__ = [
     "Function", "Tensor", "tensor", "as_tensor", "grad", "GraphError", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled", "gradcheck",
-    "gradgradcheck", "GradcheckError", "ops",
+    "gradgradcheck", "GradcheckError", "jacobian", "ops",
 ]

@@ -74,12 +74,18 @@ class Module:
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value: object) -> None:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
+            )
+        if name in self._buffers:
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is a buffer: change its array in place ({name}[...] = value) "
+                "so that state dicts and optimisers keep seeing the same array"
             )
         # Re-assigning a name moves it between registries as its type changes.
         self._parameters.pop(name, None)
@@ -90,7 +96,28 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
+    def register_buffer(self, name: str, array: object) -> None:
+        """Keep ``array`` (a NumPy or CuPy array, never trained) as state: saved and loaded with the parameters.
+
+        For state that is not a parameter but that a loaded model must get back, such as
+        a fixed random permutation or whether a data-dependent initialisation has run.
+        """
+        if "_buffers" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before registering buffers")
+        if not isinstance(name, str) or not name.isidentifier() or hasattr(self, name) and name not in self._buffers:
+            raise ValueError(f"{type(self).__name__}.register_buffer: name must be a new attribute name, got {name!r}")
+        state_array(array, f"{type(self).__name__}.register_buffer: array")
+        self._buffers[name] = array
+        object.__setattr__(self, name, array)
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, object]]:
+        """(dotted name, array) pairs of the buffers of this module and all sub-modules."""
+        for module_name, module in self.named_modules(prefix):
+            for name, array in module._buffers.items():
+                yield (f"{module_name}.{name}" if module_name else name), array
+
     def __delattr__(self, name: str) -> None:
+        self._buffers.pop(name, None)
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         object.__delattr__(self, name)
@@ -149,8 +176,11 @@ class Module:
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> OrderedDict[str, object]:
-        """Dotted parameter names mapped to their arrays (references, not copies), in ``named_parameters`` order."""
-        return OrderedDict((name, parameter.data) for name, parameter in self.named_parameters())
+        """Dotted parameter names mapped to their arrays (references, not copies), in ``named_parameters`` order,
+        then the buffers (``register_buffer``) in ``named_buffers`` order."""
+        state = OrderedDict((name, parameter.data) for name, parameter in self.named_parameters())
+        state.update(self.named_buffers())
+        return state
 
     def load_state_dict(self, state_dict: Mapping[str, object], strict: bool = True) -> IncompatibleKeys:
         """Copy arrays from ``state_dict`` (as ``state_dict()`` or ``mb.load`` gives it) into the parameters, in place.
@@ -187,7 +217,8 @@ class Module:
             )
         if not isinstance(strict, bool):
             raise TypeError(f"{where}: strict must be True or False, got {strict!r}")
-        own = dict(self.named_parameters())
+        own = {name: parameter.data for name, parameter in self.named_parameters()}
+        own.update(self.named_buffers())
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
         problems = []
@@ -200,12 +231,12 @@ class Module:
             if name not in state_dict:
                 continue
             value = state_array(state_dict[name], f"{where}: state_dict[{name!r}]")
-            if tuple(value.shape) != target.shape:
-                problems.append(f"{name}: shape {tuple(value.shape)} in state, {target.shape} in module")
+            if tuple(value.shape) != tuple(target.shape):
+                problems.append(f"{name}: shape {tuple(value.shape)} in state, {tuple(target.shape)} in module")
             elif value.dtype != target.dtype:
                 problems.append(f"{name}: dtype {value.dtype} in state, {target.dtype} in module")
             else:
-                staged.append((target.data, backend.on_backend_of(target.data, value)))
+                staged.append((target, backend.on_backend_of(target, value)))
         if problems:
             raise ValueError(f"{where}: " + "; ".join(problems))
 

@@ -130,3 +130,25 @@ def test_sequential_indexing_and_type_check():
     assert len(model) == 2 and isinstance(model[0], nn.Dense) and [type(m) for m in model][1] is nn.ReLU
     with pytest.raises(TypeError, match="argument 1 must be a Module"):
         nn.Sequential(nn.ReLU(), lambda x: x)
+
+
+def test_buffers_are_saved_and_loaded_but_never_trained():
+    class Counter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(np.ones(2))
+            self.register_buffer("steps", np.zeros((), dtype=np.int64))
+
+    source, target = Counter(), Counter()
+    source.steps[...] = 7
+    assert [name for name, _ in source.named_parameters()] == ["scale"]  # not a parameter
+    assert list(source.state_dict()) == ["scale", "steps"]
+    target.load_state_dict(source.state_dict())
+    assert int(target.steps) == 7
+    with pytest.raises(ValueError, match=r"steps: dtype float64 in state, int64 in module"):
+        target.load_state_dict({"scale": np.ones(2), "steps": np.zeros(())})
+    assert int(target.steps) == 7  # a failed load changes nothing
+    with pytest.raises(AttributeError, match="is a buffer"):
+        target.steps = np.zeros((), dtype=np.int64)
+    with pytest.raises(ValueError, match="new attribute name"):
+        target.register_buffer("scale", np.zeros(2))
