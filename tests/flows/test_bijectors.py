@@ -114,7 +114,7 @@ def test_made_output_d_depends_only_on_earlier_inputs():
     made = flows.MADE(5, hidden=(16, 12), n_outputs_per_dim=2, dtype="float64")
     rng = np.random.default_rng(1)
     for parameter in made.parameters():
-        parameter.data[...] = rng.normal(size=parameter.shape)
+        parameter.data[...] = mb.asarray(rng.normal(size=parameter.shape), dtype="float64")
     jacobian = mb.jacobian(lambda t: made(mb.reshape(t, (1, 5)))[0], np.random.default_rng(2).normal(size=5)).numpy()
     for block in (jacobian[:5], jacobian[5:]):
         assert np.all(np.triu(block) == 0)         # output d ignores x_d and everything after it
