@@ -1,4 +1,4 @@
-"""The one place that knows NumPy from CuPy.
+"""The one place that knows NumPy from CuPy: selection, devices, dtype and RNG.
 
 Everything in minibayes that touches arrays asks this module for the active
 array module (``xp()``), the default floating dtype and the random number
@@ -10,7 +10,19 @@ generator. Switching to the GPU is one call::
         ...
 
 CuPy is imported lazily, only when it is asked for, so a machine without it
-never pays for it and never sees an import error.
+never pays for it and never sees an import error. The maths both backends share
+(Cholesky, solves, logsumexp, special functions) lives in ``autograd/numerics.py``.
+
+Threads: the whole configuration is per thread. The active backend, the default
+dtype and the random generators (with their seed) belong to the thread that set
+them: ``using()`` or ``seed()`` in one thread never changes what another thread
+computes or draws. A new thread starts from the process defaults: the backend named
+by ``MINIBAYES_BACKEND`` (else NumPy), float32, and unseeded generators (call
+``mb.seed`` in a thread whose draws must be reproducible).
+
+Importing minibayes changes nothing in the process beyond this module's state: the
+host allocator tuning ``keep_freed_host_memory`` is applied only where minibayes runs
+its own work (``train.fit``, the demos, the benchmarks) or when called.
 """
 
 from __future__ import annotations
@@ -41,12 +53,9 @@ __all__ = [
     "seed",
     "rng",
     "cupy_available",
-    "special",
-    "solve_triangular",
     "device_info",
     "keep_freed_host_memory",
-    "cholesky",
-    "triangular_matmul",
+    "apply_host_memory_policy",
 ]
 
 BACKENDS = ("numpy", "cupy")
@@ -56,23 +65,25 @@ class BackendError(RuntimeError):
     """Raised when a backend is asked for that cannot run here."""
 
 
-class _Config(threading.local):
-    """Backend configuration: the name of the active backend and the default dtype.
+# The backend a new thread starts on: MINIBAYES_BACKEND, checked once at import.
+_default_backend = "numpy"
 
-    Thread-local so that ``using()`` in one thread does not flip the backend
-    under another thread's feet.
+
+class _Config(threading.local):
+    """The configuration of one thread: the active backend, the default dtype, the generators.
+
+    Thread-local, all of it, so that ``using()`` or ``seed()`` in one thread does not
+    change the backend or the draws under another thread's feet. Each new thread runs
+    ``__init__`` on its first access and starts from the process defaults.
     """
 
     def __init__(self) -> None:
-        self.name = "numpy"
-        self.module: ModuleType = numpy
+        self.name = _default_backend
+        self.module: ModuleType = numpy if _default_backend == "numpy" else _module_for(_default_backend)
         self.default_dtype = numpy.dtype(numpy.float32)
-
-
-_config = _Config()
-# One generator per backend, created on first use; `seed` replaces them.
-_rngs: dict[str, object] = {}
-_seed_value: int | None = None
+        # One generator per backend, created on first use; `seed` replaces them.
+        self.rngs: dict[str, object] = {}
+        self.seed_value: int | None = None
 
 
 # --------------------------------------------------------------------------- CuPy probe
@@ -117,6 +128,9 @@ def _module_for(name: str) -> ModuleType:
     if name == "cupy":
         return _import_cupy()
     raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+
+
+_config = _Config()
 
 
 # --------------------------------------------------------------------------- selection
@@ -165,37 +179,31 @@ def array_module(array: object) -> ModuleType:
 
 
 # --------------------------------------------------------------------------- data movement
-def _unwrap(value: object) -> object:
-    """The array inside a Tensor; anything else unchanged."""
-    from .autograd.tensor import Tensor  # noqa: PLC0415 (tensor imports this module)
-
-    return value.data if isinstance(value, Tensor) else value
-
-
 def to_numpy(array: object) -> numpy.ndarray:
-    """A host NumPy copy (or view) of a NumPy or CuPy array, a Tensor, or a scalar."""
-    data = _unwrap(array)
-    if backend_name_of(data) == "cupy":
-        return data.get()
-    return numpy.asarray(data)
+    """A host NumPy copy (or view) of a NumPy or CuPy array, or of a scalar.
+
+    (``mb.to_numpy`` also takes a Tensor: see ``autograd/transfer.py``.)
+    """
+    if backend_name_of(array) == "cupy":
+        return array.get()
+    return numpy.asarray(array)
 
 
 def asarray(array: object, dtype: object = None) -> object:
     """``array`` as an array of the active backend (copied across devices if needed).
 
     Python floats and float lists take the default dtype; arrays keep theirs
-    unless ``dtype`` is given.
+    unless ``dtype`` is given. (``mb.asarray`` also takes a Tensor.)
     """
-    data = _unwrap(array)
     module = _config.module
-    if dtype is None and not hasattr(data, "dtype"):
-        probe = numpy.asarray(data)
+    if dtype is None and not hasattr(array, "dtype"):
+        probe = numpy.asarray(array)
         if probe.dtype.kind == "f":
             dtype = _config.default_dtype
-        data = probe
-    if module is numpy and backend_name_of(data) == "cupy":
-        data = data.get()
-    return module.asarray(data, dtype=dtype)
+        array = probe
+    if module is numpy and backend_name_of(array) == "cupy":
+        array = array.get()
+    return module.asarray(array, dtype=dtype)
 
 
 def on_backend_of(like: object, array: object) -> object:
@@ -222,110 +230,26 @@ def get_default_dtype() -> numpy.dtype:
 
 # --------------------------------------------------------------------------- randomness
 def seed(value: int) -> None:
-    """Seed every backend's generator: all random draws in the engine become reproducible.
+    """Seed this thread's generators, one per backend: its random draws become reproducible.
 
     CuPy's and NumPy's generators are different algorithms, so the same seed
     gives different numbers on the two backends; each is reproducible on its own.
+    Other threads keep their own generators (see the module docstring).
     """
-    global _seed_value
     if not isinstance(value, (int, numpy.integer)) or isinstance(value, bool) or value < 0:
         raise ValueError(f"seed must be a non-negative int, got {value!r}")
-    _seed_value = int(value)
-    _rngs.clear()
+    _config.seed_value = int(value)
+    _config.rngs.clear()
 
 
 def rng(backend: str | None = None) -> object:
-    """The generator of ``backend`` (default: the active one), a ``Generator`` of that module."""
+    """This thread's generator for ``backend`` (default: the active one), a ``Generator`` of that module."""
     name = backend or _config.name
-    generator = _rngs.get(name)
+    generator = _config.rngs.get(name)
     if generator is None:
-        generator = _module_for(name).random.default_rng(_seed_value)
-        _rngs[name] = generator
+        generator = _module_for(name).random.default_rng(_config.seed_value)
+        _config.rngs[name] = generator
     return generator
-
-
-# --------------------------------------------------------------------------- special functions
-# NumPy and CuPy share the array API but not SciPy's: these few routines are
-# the only places where the two backends need different code.
-def special(array: object) -> ModuleType:
-    """SciPy's ``special`` module for ``array``'s backend (``cupyx.scipy.special`` for CuPy).
-
-    Gives ``gammaln``, ``digamma``, ``polygamma``, ``erf``, ``ndtr`` ... on either backend.
-    """
-    if backend_name_of(array) == "cupy":
-        from cupyx.scipy import special as module  # noqa: PLC0415
-    else:
-        from scipy import special as module  # noqa: PLC0415
-    return module
-
-
-def erf(x: object) -> object:
-    """The error function, elementwise, on either backend."""
-    return special(x).erf(x)
-
-
-def solve_triangular(a: object, b: object, lower: bool = True, transpose: bool = False) -> object:
-    """Solve ``a x = b`` (or ``a^T x = b``) for a triangular ``a`` of shape (..., n, n).
-
-    ``b`` has shape (..., n, k); the batch axes of ``a`` and ``b`` broadcast.
-    One matrix ``a`` uses the O(n^2 k) triangular solver, with the batch of ``b``
-    folded into its columns (older SciPy and CuPy take only 2-D right-hand sides);
-    stacks of matrices fall back to a general batched solve of the masked triangle,
-    on explicitly broadcast operands (CuPy's solve does not broadcast).
-    """
-    module = array_module(a)
-    if a.ndim == 2:
-        if backend_name_of(a) == "cupy":
-            from cupyx.scipy.linalg import solve_triangular as solve  # noqa: PLC0415
-        else:
-            from scipy.linalg import solve_triangular as solve  # noqa: PLC0415
-        n, batch = a.shape[-1], b.shape[:-2]
-        columns = module.moveaxis(b, -2, 0).reshape(n, -1) if batch else b
-        x = solve(a, columns, lower=lower, trans=1 if transpose else 0, check_finite=False)
-        return module.moveaxis(x.reshape((n,) + batch + b.shape[-1:]), 0, -2) if batch else x
-    triangle = module.tril(a) if lower else module.triu(a)
-    if transpose:
-        triangle = module.swapaxes(triangle, -1, -2)
-    batch = module.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    triangle = module.broadcast_to(triangle, batch + a.shape[-2:])
-    return module.linalg.solve(triangle, module.broadcast_to(b, batch + b.shape[-2:]))
-
-
-def cholesky(a: object) -> object:
-    """Lower Cholesky factor of (a stack of) symmetric positive definite matrices.
-
-    One NumPy matrix goes to SciPy's LAPACK, the library that also runs
-    ``solve_triangular`` and ``triangular_matmul``: code that alternates the three
-    (the Cholesky backward, a GP fit) then keeps to one BLAS thread pool instead of
-    waking NumPy's and SciPy's in turn. Raises ``numpy.linalg.LinAlgError`` when a
-    matrix is not positive definite (CuPy returns NaNs instead; the op checks).
-    """
-    if a.ndim == 2 and backend_name_of(a) == "numpy" and a.dtype.kind == "f":
-        from scipy.linalg import cholesky as scipy_cholesky  # noqa: PLC0415
-
-        return scipy_cholesky(a, lower=True, check_finite=False)
-    return array_module(a).linalg.cholesky(a)
-
-
-def triangular_matmul(a: object, b: object, lower: bool = True, transpose: bool = False) -> object:
-    """T b (or T^T b) with T the lower (or upper) triangle of ``a``; a (..., n, n), b (..., n, k).
-
-    One NumPy matrix uses BLAS trmm, half the flops of a general product; stacks,
-    and CuPy, multiply the masked triangle.
-    """
-    if a.ndim == 2 and b.ndim == 2 and backend_name_of(a) == "numpy" and a.dtype == b.dtype and a.dtype.kind == "f":
-        from scipy.linalg.blas import get_blas_funcs  # noqa: PLC0415
-
-        trmm = get_blas_funcs("trmm", (a, b))
-        return trmm(1.0, a, b, lower=int(lower), trans_a=int(transpose))
-    module = array_module(a)
-    triangle = module.tril(a) if lower else module.triu(a)
-    return (module.swapaxes(triangle, -1, -2) if transpose else triangle) @ b
-
-
-def scatter_add(target: object, index: object, values: object) -> None:
-    """``target[index] += values`` with repeated indices accumulated (in place)."""
-    array_module(target).add.at(target, index, values)
 
 
 # --------------------------------------------------------------------------- info
@@ -363,26 +287,49 @@ def keep_freed_host_memory(enabled: bool = True) -> bool:
     and the trim threshold at 256 MiB, freed blocks are reused, as a caching
     allocator would. The cost: the process keeps up to 256 MiB of freed memory.
 
-    Applied when minibayes is imported, unless ``MINIBAYES_HOST_MALLOC=system``;
-    ``enabled=False`` restores glibc's defaults. Returns whether anything was set
-    (False where the C library is not glibc).
+    Never applied merely because minibayes was imported (a notebook kernel or a host
+    application keeps its allocator): ``apply_host_memory_policy`` applies it where
+    minibayes runs its own work (``train.fit``, the demos, the benchmarks), and a
+    user may call this directly. ``enabled=False`` restores glibc's defaults.
+    Returns whether anything was set (False where the C library is not glibc).
     """
+    global _host_memory_kept
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     mallopt = ctypes.CDLL(None).mallopt
     mmap_threshold, trim_threshold = (32 * 2**20, 256 * 2**20) if enabled else (_DEFAULT_THRESHOLD, _DEFAULT_THRESHOLD)
-    return bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+    applied = bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+    _host_memory_kept = bool(enabled) if applied else _host_memory_kept
+    return applied
+
+
+# None until keep_freed_host_memory has run in this process; then whether it enabled the reuse.
+_host_memory_kept: bool | None = None
+
+
+def apply_host_memory_policy() -> bool:
+    """Before the engine's own work: ``keep_freed_host_memory(True)`` unless ``MINIBAYES_HOST_MALLOC=system``.
+
+    ``MINIBAYES_HOST_MALLOC`` is "reuse" (the default) or "system" (leave glibc alone).
+    Called by ``train.fit``, the demos and the benchmarks; does nothing after the first
+    call that set anything, so a user's own ``keep_freed_host_memory(False)`` stands.
+    Returns whether freed host memory is now kept.
+    """
+    policy = os.environ.get("MINIBAYES_HOST_MALLOC", "reuse")
+    if policy not in ("reuse", "system"):
+        raise BackendError(f"MINIBAYES_HOST_MALLOC must be 'reuse' (the default) or 'system', got {policy!r}")
+    if _host_memory_kept is None and policy == "reuse":
+        keep_freed_host_memory(True)
+    return bool(_host_memory_kept)
 
 
 def _apply_environment() -> None:
+    """The backend named by ``MINIBAYES_BACKEND``, for the importing thread and every later one."""
+    global _default_backend
     requested = os.environ.get("MINIBAYES_BACKEND")
     if requested:
         set_backend(requested)
-    malloc = os.environ.get("MINIBAYES_HOST_MALLOC", "reuse")
-    if malloc not in ("reuse", "system"):
-        raise BackendError(f"MINIBAYES_HOST_MALLOC must be 'reuse' (the default) or 'system', got {malloc!r}")
-    if malloc == "reuse":
-        keep_freed_host_memory(True)
+        _default_backend = _config.name
 
 
 _apply_environment()

@@ -131,6 +131,7 @@ def fit(
     """
     if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs <= 0:
         raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+    backend.apply_host_memory_policy()  # recycle freed host memory while training (MINIBAYES_HOST_MALLOC)
     history = History()
     names = {id(p): n for n, p in model.named_parameters()}
     step = 0

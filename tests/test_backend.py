@@ -109,11 +109,145 @@ def test_info_command_reports_version_backend_dtype_and_devices():
 def test_host_memory_reuse_can_be_switched_and_a_bad_setting_is_named(monkeypatch):
     import platform
 
-    from minibayes import backend
-
     on_glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
     assert backend.keep_freed_host_memory(False) is on_glibc
     assert backend.keep_freed_host_memory(True) is on_glibc
     monkeypatch.setenv("MINIBAYES_HOST_MALLOC", "fast")
     with pytest.raises(mb.BackendError, match="MINIBAYES_HOST_MALLOC must be 'reuse'"):
-        backend._apply_environment()
+        backend.apply_host_memory_policy()
+
+
+# Where a 16 MiB block goes tells glibc's mmap threshold: mmap (hblks + 1) under glibc's
+# default 128 KiB, the heap under keep_freed_host_memory's 32 MiB. mallinfo2: glibc >= 2.33.
+_MMAP_PROBE = """
+import ctypes, sys
+libc = ctypes.CDLL(None)
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc.mallinfo2.restype = Info
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+def served_by_mmap():
+    before = libc.mallinfo2().hblks
+    block = libc.malloc(16 * 2**20)
+    mapped = libc.mallinfo2().hblks > before
+    libc.free(block)
+    return mapped
+import minibayes as mb
+mb.tensor([1.0]).sum()
+import minibayes.models
+print("after import:", served_by_mmap(), mb.backend._host_memory_kept)
+mb.backend.keep_freed_host_memory()
+print("after call:", served_by_mmap(), mb.backend._host_memory_kept)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.confstr("CS_GNU_LIBC_VERSION") < "glibc 2.33",
+                    reason="needs glibc's mallinfo2")
+def test_importing_minibayes_leaves_the_allocator_alone():
+    """No import-time side effect on the host process: mallopt is untouched until asked for."""
+    env = {key: value for key, value in os.environ.items() if key != "MINIBAYES_HOST_MALLOC"}
+    result = subprocess.run([sys.executable, "-c", _MMAP_PROBE], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.splitlines() == ["after import: True None", "after call: False True"]
+
+
+def test_apply_host_memory_policy_respects_the_environment(monkeypatch):
+    monkeypatch.setattr(backend, "_host_memory_kept", None)
+    calls = []
+    monkeypatch.setattr(backend, "keep_freed_host_memory", lambda enabled=True: calls.append(enabled))
+    monkeypatch.setenv("MINIBAYES_HOST_MALLOC", "system")
+    assert backend.apply_host_memory_policy() is False and calls == []
+    monkeypatch.setenv("MINIBAYES_HOST_MALLOC", "reuse")
+    backend.apply_host_memory_policy()
+    assert calls == [True]
+
+
+# --------------------------------------------------------------------------- threads
+def _in_thread(function):
+    import threading
+
+    box = {}
+
+    def run():
+        try:
+            box["value"] = function()
+        except BaseException as exc:  # noqa: BLE001 (reported in the calling thread)
+            box["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def test_backend_dtype_and_generators_are_per_thread():
+    """One policy for all of the configuration: a thread's set_backend, dtype and seed stay in that thread."""
+    mb.set_default_dtype("float64")
+    mb.seed(5)
+    expected = mb.randn(3).numpy()
+    mb.seed(5)
+
+    def other_thread():
+        started = (mb.get_backend(), mb.get_default_dtype())  # the process defaults, not the caller's
+        mb.seed(99)
+        mb.randn(10)
+        mb.set_default_dtype("float64")
+        mb.seed(5)
+        return started, mb.randn(3).numpy()
+
+    started, drawn = _in_thread(other_thread)
+    assert started == ("numpy", np.dtype("float32"))
+    np.testing.assert_array_equal(mb.randn(3).numpy(), expected)  # untouched by its seed and draws
+    np.testing.assert_array_equal(drawn, expected)  # the same seed, the same stream, in any thread
+
+
+def test_using_in_one_thread_does_not_move_another():
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+    seen = []
+
+    def worker():
+        with mb.using("numpy"):
+            mb.set_default_dtype("float64")
+            inside.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    inside.wait(5)
+    seen.append((mb.get_backend(), mb.get_default_dtype()))
+    release.set()
+    thread.join()
+    assert seen == [("numpy", np.dtype("float32"))]
+
+
+# --------------------------------------------------------------------------- lazy submodules
+def test_import_minibayes_loads_no_submodule_until_asked():
+    code = (
+        "import sys, minibayes as mb\n"
+        "lazy = ['models', 'distributions', 'data', 'nn', 'optim', 'train', 'io']\n"
+        "print(sorted(n for n in lazy if 'minibayes.' + n in sys.modules))\n"
+        "print(mb.models.GaussianMixture.__name__, mb.distributions.Normal.__name__, mb.data.load_fashion_mnist.__name__)\n"
+        "print(callable(mb.save) and callable(mb.load), 'tqdm' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines() == ["[]", "GaussianMixture Normal load_fashion_mnist", "True False"]
+
+
+def test_lazy_attributes_are_listed_and_unknown_ones_say_so():
+    names = dir(mb)
+    assert {"models", "distributions", "data", "nn", "optim", "train", "flows", "save", "load"} <= set(names)
+    assert mb.nn.Dense is __import__("minibayes.nn", fromlist=["Dense"]).Dense
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_thing'"):
+        mb.no_such_thing  # noqa: B018
+    try:
+        import minibayes.flows  # noqa: F401
+    except ModuleNotFoundError:
+        with pytest.raises(AttributeError, match="minibayes.flows is not in this version"):
+            mb.flows  # noqa: B018
+    else:
+        assert mb.flows.__name__ == "minibayes.flows"

@@ -28,6 +28,8 @@ import traceback
 import weakref
 from typing import TYPE_CHECKING, Iterator
 
+from numpy.linalg import LinAlgError
+
 from ..backend import backend_name_of
 
 if TYPE_CHECKING:
@@ -132,7 +134,10 @@ class Function:
             result = self.forward(*arrays)
         except ValueError as exc:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
-            raise ValueError(f"{self.name}: {exc} (input shapes: {shapes})") from exc
+            # A LinAlgError (a ValueError) keeps its type: callers catch it to step away from a
+            # singular matrix (a GP's line search), on both backends.
+            kind = LinAlgError if isinstance(exc, LinAlgError) else ValueError
+            raise kind(f"{self.name}: {exc} (input shapes: {shapes})") from exc
         output = Tensor(result)
         if _mode.enabled and output.data.dtype.kind in "fc":
             # Record only when some input needs a gradient; integer results never carry one.

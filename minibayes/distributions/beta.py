@@ -6,7 +6,7 @@ g / sum_k g_k ~ Dir(alpha) (and g_1 / (g_1 + g_2) ~ Beta(a, b)).
 
 from __future__ import annotations
 
-from .. import backend
+from ..autograd import numerics
 from ..autograd.ops import digamma, lgamma, log, log1p
 from ..autograd.tensor import Tensor
 from . import constraints
@@ -70,7 +70,7 @@ class Beta(Distribution):
         # interval, since in float32 a draw near 1 rounds to exactly 1.
         xp, rng = self._xp, self._rng
         log_ratio = log_gamma_draws(self.concentration1.data, rng, shape) - log_gamma_draws(self.concentration0.data, rng, shape)
-        mu = backend.special(log_ratio).expit(log_ratio).astype(self.concentration1.dtype)
+        mu = numerics.special(log_ratio).expit(log_ratio).astype(self.concentration1.dtype)
         info = xp.finfo(mu.dtype)
         return xp.clip(mu, info.tiny, 1 - info.eps)
 

@@ -8,8 +8,7 @@ posterior as updating on the whole batch (PRML §2.3.5, Figure 2.3).
 
 from __future__ import annotations
 
-import math
-
+from ..autograd.numerics import LOG_2PI
 from ..autograd.ops import digamma, log
 from ..autograd.tensor import Tensor
 from . import constraints
@@ -135,7 +134,7 @@ class NormalGamma(Distribution):
     def entropy(self) -> Tensor:
         """H[lambda] + E_lambda[H[mu | lambda]], with E[ln lambda] = psi(a) - ln b."""
         expected_log_precision = digamma(self.concentration) - log(self.rate)
-        conditional = 0.5 * (1 + math.log(2 * math.pi) - log(self.mean_precision) - expected_log_precision)
+        conditional = 0.5 * (1 + LOG_2PI - log(self.mean_precision) - expected_log_precision)
         return self.precision_marginal().entropy() + conditional
 
     def _sample(self, shape):

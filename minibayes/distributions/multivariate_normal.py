@@ -9,11 +9,10 @@ With Sigma = L L^T every quantity needs only triangular solves, never an inverse
 
 from __future__ import annotations
 
-import math
-
 import numpy
 
 from .. import backend
+from ..autograd.numerics import LOG_2PI, upper_cholesky
 from ..autograd.ops import cholesky, log, solve, solve_triangular
 from ..autograd.tensor import Tensor
 from . import constraints
@@ -37,12 +36,10 @@ def _identity_like(matrices: Tensor) -> Tensor:
 def _scale_tril_from_precision(precision: Tensor) -> Tensor:
     """Lower L with L L^T = P^-1, from P without forming P^-1.
 
-    Reversing rows and columns, chol(J P J) = M gives P = U U^T with U = J M J
-    upper triangular, so Sigma = P^-1 = U^-T U^-1 and L = U^-T is lower triangular.
+    P = U U^T with U upper triangular (``numerics.upper_cholesky``, differentiable through
+    the ``cholesky`` op), so Sigma = P^-1 = U^-T U^-1 and L = U^-T is lower triangular.
     """
-    xp = backend.array_module(precision.data)
-    reverse = xp.arange(precision.shape[-1] - 1, -1, -1)
-    upper = cholesky(precision[..., reverse, :][..., :, reverse])[..., reverse, :][..., :, reverse]
+    upper = upper_cholesky(precision, cholesky)
     return solve_triangular(upper, _identity_like(precision), lower=False).mT  # (U^-1)^T
 
 
@@ -151,7 +148,7 @@ class MultivariateNormal(Distribution):
     def _log_prob(self, x: Tensor) -> Tensor:
         """ln N(x | mu, Sigma) = -D/2 ln(2 pi) - ln |Sigma|^(1/2) - (x - mu)^T Sigma^-1 (x - mu) / 2."""
         d = self.event_shape[0]
-        return -0.5 * d * math.log(2 * math.pi) - self._half_log_det() - 0.5 * self._mahalanobis(x)
+        return -0.5 * d * LOG_2PI - self._half_log_det() - 0.5 * self._mahalanobis(x)
 
     def rsample(self, sample_shape=()) -> Tensor:
         """x = mu + L eps, eps ~ N(0, I): then Cov[x] = L L^T = Sigma."""
@@ -171,4 +168,4 @@ class MultivariateNormal(Distribution):
     def entropy(self) -> Tensor:
         """H = D/2 (1 + ln 2 pi) + ln |Sigma|^(1/2)  (PRML (B.41))."""
         d = self.event_shape[0]
-        return (0.5 * d * (1 + math.log(2 * math.pi)) + self._half_log_det()).broadcast_to(self.batch_shape)
+        return (0.5 * d * (1 + LOG_2PI) + self._half_log_det()).broadcast_to(self.batch_shape)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..autograd.numerics import HALF_LOG_2PI
 from ..autograd.ops import erf, log
 from ..autograd.tensor import Tensor
 from . import constraints
@@ -11,7 +12,6 @@ from .distribution import Distribution, as_parameter, broadcast_parameters
 
 __all__ = ["Normal"]
 
-_HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 
 
 class Normal(Distribution):
@@ -56,7 +56,7 @@ class Normal(Distribution):
     def _log_prob(self, x: Tensor) -> Tensor:
         """ln N(x | mu, sigma^2) = -ln sigma - ln(2 pi)/2 - (x - mu)^2 / (2 sigma^2)."""
         z = (x - self.loc) / self.scale
-        return -log(self.scale) - _HALF_LOG_TWO_PI - 0.5 * z * z
+        return -log(self.scale) - HALF_LOG_2PI - 0.5 * z * z
 
     def cdf(self, value: object) -> Tensor:
         """P(X <= x) = (1 + erf((x - mu) / (sigma sqrt 2))) / 2."""
@@ -83,4 +83,4 @@ class Normal(Distribution):
 
     def entropy(self) -> Tensor:
         """H = (1 + ln(2 pi sigma^2)) / 2  (PRML (1.110))."""
-        return 0.5 + _HALF_LOG_TWO_PI + log(self.scale)
+        return 0.5 + HALF_LOG_2PI + log(self.scale)

@@ -26,16 +26,12 @@ covariances) it falls back to route 1 and a per-component loop.
 
 from __future__ import annotations
 
-import math
-
-import numpy
-
 from .. import backend
+from ..autograd import numerics
+from ..autograd.numerics import LOG_2PI
 
 __all__ = [
-    "LOG_2PI",
     "normalize_log",
-    "logsumexp",
     "precision_cholesky_from_covariances",
     "precision_cholesky_from_precisions",
     "precisions_from_cholesky",
@@ -44,18 +40,9 @@ __all__ = [
     "GaussianStatistics",
 ]
 
-LOG_2PI = math.log(2.0 * math.pi)
 COVARIANCE_TYPES = ("full", "diag", "spherical")
 # Largest u(x) matrix (bytes) GaussianStatistics builds before it falls back to a loop.
 OUTER_PRODUCT_BUDGET_BYTES = 512 * 2**20
-
-
-def logsumexp(a: object, axis: int) -> object:
-    """ln sum exp(a) along ``axis``, shifted by the maximum so that exp never overflows."""
-    xp = backend.array_module(a)
-    shift = a.max(axis=axis, keepdims=True)
-    total = xp.exp(a - shift).sum(axis=axis, keepdims=True)
-    return xp.squeeze(xp.log(total) + shift, axis=axis)
 
 
 def normalize_log(log_joint: object, axis: int = 1) -> tuple[object, object]:
@@ -119,39 +106,21 @@ def precision_cholesky_from_covariances(covariances: object, covariance_type: st
             rows = bad if bad.ndim == 1 else bad.any(axis=1)
             raise ValueError(_collapse_message(backend.to_numpy(xp.nonzero(rows)[0]).tolist()))
         return 1.0 / xp.sqrt(covariances)
-    try:
-        lower = xp.linalg.cholesky(covariances)
-        pivots = xp.diagonal(lower, axis1=1, axis2=2) ** 2
-        bad = ~(pivots > floor).all(axis=1)  # NaN (CuPy's way of failing) counts as bad too
-    except numpy.linalg.LinAlgError:  # NumPy fails for the whole stack: find the culprits one by one
-        bad = xp.asarray([_cholesky_fails(covariances[k], floor) for k in range(covariances.shape[0])])
+    lower, bad = numerics.cholesky_with_failures(covariances, floor)
     if bool(bad.any()):
         raise ValueError(_collapse_message(backend.to_numpy(xp.nonzero(bad)[0]).tolist()))
     eye = xp.eye(covariances.shape[-1], dtype=covariances.dtype)
     identity = xp.broadcast_to(eye, covariances.shape).copy()
-    inverse_lower = backend.solve_triangular(lower, identity, lower=True)
+    inverse_lower = numerics.solve_triangular(lower, identity, lower=True)
     return xp.swapaxes(inverse_lower, -1, -2)
 
 
-def _cholesky_fails(matrix: object, floor: float) -> bool:
-    xp = backend.array_module(matrix)
-    try:
-        return not bool((xp.diagonal(xp.linalg.cholesky(matrix)) ** 2 > floor).all())
-    except numpy.linalg.LinAlgError:
-        return True
-
-
 def precision_cholesky_from_precisions(precisions: object, covariance_type: str) -> object:
-    """Upper-triangular P with Lambda = P P^T, straight from Lambda (no inverse).
-
-    With J the exchange matrix (ones on the anti-diagonal), J Lambda J = L L^T
-    gives Lambda = (J L J)(J L J)^T and J L J is upper triangular (scikit-learn #26415).
-    """
+    """Upper-triangular P with Lambda = P P^T, straight from Lambda (no inverse): ``numerics.upper_cholesky``."""
     xp = backend.array_module(precisions)
     if covariance_type != "full":
         return xp.sqrt(precisions)
-    flipped = xp.linalg.cholesky(precisions[:, ::-1, ::-1])
-    return xp.ascontiguousarray(flipped[:, ::-1, ::-1])
+    return xp.ascontiguousarray(numerics.upper_cholesky(precisions, lambda a: numerics.cholesky(a, "precisions_init")))
 
 
 def precisions_from_cholesky(precisions_cholesky: object, covariance_type: str) -> object:
@@ -165,7 +134,7 @@ def log_det_cholesky(precisions_cholesky: object, covariance_type: str, n_featur
     """1/2 ln|Lambda_k| = ln|P_k| = sum_i ln P_k[i, i], of shape (K,)."""
     xp = backend.array_module(precisions_cholesky)
     if covariance_type == "full":
-        return xp.log(xp.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
+        return numerics.half_log_det_cholesky(precisions_cholesky)  # P is upper triangular: same diagonal
     if covariance_type == "diag":
         return xp.log(precisions_cholesky).sum(axis=1)
     return n_features * xp.log(precisions_cholesky)

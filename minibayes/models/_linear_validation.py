@@ -8,8 +8,8 @@ Built on ``_validation.check_array``; what it adds for these models:
   factors of near-singular precision matrices need the digits);
 - targets ``t`` of shape (n,) matched against ``X``, and positive precisions.
 
-Every check raises before the estimator changes any attribute. The helpers at the end factor
-and solve with Cholesky factors on either backend (the estimators work on raw backend arrays).
+Every check raises before the estimator changes any attribute. The Cholesky factor and solves
+the estimators use are ``autograd.numerics.cholesky`` and ``cho_solve`` (one home for both backends).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ._validation import check_array, check_n_features, check_scalar
 
 __all__ = [
     "check_inputs", "check_targets", "check_binary_targets", "check_precision", "check_fitted_inputs",
-    "cholesky_factor", "cho_solve", "half_logdet", "eye_like",
+    "eye_like",
 ]
 
 
@@ -76,30 +76,7 @@ def check_precision(value: object, name: str) -> float:
     return float(check_scalar(value, name, float, min_value=0.0, include_min=False))
 
 
-# --------------------------------------------------------------------------- Cholesky helpers
-def cholesky_factor(A: object, name: str) -> object:
-    """Lower L with A = L L^T, or a ValueError naming ``name`` when A is not positive definite."""
-    xp = backend.array_module(A)
-    try:
-        L = xp.linalg.cholesky(A)
-    except numpy.linalg.LinAlgError as exc:
-        raise ValueError(f"{name} is not positive definite") from exc
-    if not bool(xp.isfinite(L).all()):  # CuPy returns NaNs where NumPy raises
-        raise ValueError(f"{name} is not positive definite")
-    return L
-
-
-def cho_solve(L: object, B: object) -> object:
-    """A^-1 B for A = L L^T: two triangular solves, O(M^2) per column, no inverse."""
-    return backend.solve_triangular(L, backend.solve_triangular(L, B, lower=True), lower=True, transpose=True)
-
-
-def half_logdet(L: object) -> float:
-    """1/2 ln|A| = sum_i ln L_ii for A = L L^T."""
-    xp = backend.array_module(L)
-    return float(xp.log(xp.diagonal(L)).sum())
-
-
+# --------------------------------------------------------------------------- helpers
 def eye_like(square: object) -> object:
     """The identity of a square array's size, dtype and backend."""
     return backend.array_module(square).eye(square.shape[0], dtype=square.dtype)

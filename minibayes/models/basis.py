@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy
 
 from .. import backend
+from ..autograd import numerics
 from ._linear_validation import check_inputs, check_precision
 from ._validation import check_scalar
 
@@ -154,7 +155,7 @@ class SigmoidalBasis:
         X = check_inputs(X)
         mu = backend.on_backend_of(X, self.centers)
         # expit is the overflow-free sigmoid: it never evaluates exp of a large positive number.
-        Phi = backend.special(X).expit((X[:, :, None] - mu) / self.scale).reshape(X.shape[0], -1)
+        Phi = numerics.special(X).expit((X[:, :, None] - mu) / self.scale).reshape(X.shape[0], -1)
         return _with_bias(Phi, self.bias)
 
     def __repr__(self) -> str:

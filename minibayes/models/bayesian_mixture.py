@@ -28,9 +28,10 @@ import math
 import warnings
 
 from .. import backend
+from ..autograd import numerics
+from ..autograd.numerics import LOG_2PI, logsumexp
 from ._gaussian import (
-    LOG_2PI, GaussianStatistics, log_gaussian_prob, logsumexp, normalize_log, precision_cholesky_from_covariances,
-    precisions_from_cholesky,
+    GaussianStatistics, log_gaussian_prob, normalize_log, precision_cholesky_from_covariances, precisions_from_cholesky,
 )
 from ._estimator import DensityEstimator
 from ._validation import ConvergenceWarning, check_array, check_fitted_input, check_random_state, check_scalar
@@ -41,7 +42,7 @@ __all__ = ["BayesianGaussianMixture", "log_dirichlet_norm", "log_wishart_norm"]
 
 def log_dirichlet_norm(alpha):
     """ln C(alpha) = ln Gamma(sum_k alpha_k) - sum_k ln Gamma(alpha_k), PRML (B.23)."""
-    gammaln = backend.special(alpha).gammaln
+    gammaln = numerics.special(alpha).gammaln
     return gammaln(alpha.sum()) - gammaln(alpha).sum()
 
 
@@ -51,7 +52,7 @@ def log_wishart_norm(log_det_W, nu, n_features):
     ``log_det_W`` and ``nu`` are arrays of shape (K,) (or scalars); returns shape (K,).
     """
     xp = backend.array_module(nu)
-    gammaln = backend.special(nu).gammaln
+    gammaln = numerics.special(nu).gammaln
     i = xp.arange(1, n_features + 1, dtype=nu.dtype)
     return (-0.5 * nu * log_det_W - 0.5 * nu * n_features * math.log(2.0)
             - n_features * (n_features - 1) / 4.0 * math.log(math.pi)
@@ -185,7 +186,7 @@ class BayesianGaussianMixture(DensityEstimator):
     def _expectations(q_theta):
         """E[ln pi_k] (10.66) and E[ln|Lambda_k|] (10.65), each of shape (K,)."""
         alpha, beta, m, nu, W_chol = q_theta
-        xp, digamma = backend.array_module(alpha), backend.special(alpha).digamma
+        xp, digamma = backend.array_module(alpha), numerics.special(alpha).digamma
         D = m.shape[1]
         i = xp.arange(1, D + 1, dtype=nu.dtype)
         log_det_W = 2.0 * xp.log(xp.diagonal(W_chol, axis1=1, axis2=2)).sum(axis=1)
@@ -287,7 +288,7 @@ class BayesianGaussianMixture(DensityEstimator):
         self.weight_concentration_, self.mean_precision_, self.means_, self.degrees_of_freedom_ = alpha, beta, m, nu
         self.precisions_cholesky_ = W_chol * xp.sqrt(nu)[:, None, None]
         self.precisions_ = precisions_from_cholesky(self.precisions_cholesky_, "full")
-        self.covariances_ = xp.linalg.inv(self.precisions_)  # reported only; the fit never inverts
+        self.covariances_ = numerics.inv(self.precisions_)  # reported only; the fit never inverts
         self.weights_ = alpha / alpha.sum()                                                     # (10.69)
         self.lower_bound_, self.lower_bounds_, self.converged_ = score, lower_bounds, converged
         self.n_iter_, self.n_features_in_ = len(lower_bounds), X.shape[1]
@@ -337,7 +338,7 @@ class BayesianGaussianMixture(DensityEstimator):
         """
         X = check_fitted_input(self, "means_", X)
         xp = backend.array_module(X)
-        gammaln = backend.special(X).gammaln
+        gammaln = numerics.special(X).gammaln
         alpha, beta, m, nu, W_chol = self._q_theta()
         D = m.shape[1]
         dof = nu + 1.0 - D

@@ -26,7 +26,9 @@ import math
 from typing import NamedTuple
 
 from .. import backend
-from ._gaussian import LOG_2PI, log_gaussian_prob, logsumexp, precision_cholesky_from_covariances
+from ..autograd import numerics
+from ..autograd.numerics import LOG_2PI, logsumexp
+from ._gaussian import log_gaussian_prob, precision_cholesky_from_covariances
 from .ppca import latent_precision, ppca_log_likelihood
 
 __all__ = [
@@ -147,7 +149,7 @@ def ppca_expected_complete_log_likelihood(X, q_means, q_covariances, mean, W, si
     trace_WtWS = float((S * (W.T @ W)[None]).sum())
     residual = X - mean - q_means @ W.T
     log_prior = -0.5 * n_samples * n_latent * LOG_2PI - 0.5 * (float((q_means * q_means).sum()) + trace_S)
-    log_lik = (-0.5 * n_samples * n_features * math.log(2 * math.pi * sigma2)
+    log_lik = (-0.5 * n_samples * n_features * (LOG_2PI + math.log(sigma2))
                - 0.5 / sigma2 * (float((residual * residual).sum()) + trace_WtWS))
     return log_prior + log_lik
 
@@ -168,7 +170,7 @@ def ppca_kl_to_posterior(X, q_means, q_covariances, mean, W, sigma2):
     n_samples, n_latent = q_means.shape
     M_matrix, L = latent_precision(W, sigma2)
     S = _per_sample_covariances(q_covariances, n_samples)
-    posterior_means = xp.linalg.solve(M_matrix, ((X - mean) @ W).T).T  # M^-1 W^T (x - mu), (N, M)
+    posterior_means = numerics.solve(M_matrix, ((X - mean) @ W).T).T  # M^-1 W^T (x - mu), (N, M)
     diff = posterior_means - q_means
     trace_term = float((S * M_matrix[None]).sum()) / sigma2
     quadratic = float(((diff @ M_matrix) * diff).sum()) / sigma2
@@ -192,7 +194,7 @@ def ppca_m_step(X, q_means, q_covariances):
     centered = X - mean
     S = _per_sample_covariances(q_covariances, n_samples)
     sum_Ezz = S.sum(axis=0) + q_means.T @ q_means
-    W = xp.linalg.solve(sum_Ezz, (centered.T @ q_means).T).T                        # (12.56)
+    W = numerics.solve(sum_Ezz, (centered.T @ q_means).T).T                        # (12.56)
     sigma2 = (float((centered * centered).sum()) - 2.0 * float(((centered @ W) * q_means).sum())
               + float((sum_Ezz * (W.T @ W)).sum())) / (n_samples * n_features)     # (12.57)
     return mean, W, sigma2

@@ -13,11 +13,11 @@ import math
 from typing import Callable
 
 from .. import backend
-from ._linear_validation import check_inputs, check_precision, check_targets, cho_solve, cholesky_factor, eye_like, half_logdet
+from ..autograd.numerics import LOG_2PI, cho_solve, cholesky, half_log_det_cholesky
+from ._linear_validation import check_inputs, check_precision, check_targets, eye_like
 
 __all__ = ["log_evidence", "EvidenceSpectrum"]
 
-_LOG_2PI = math.log(2.0 * math.pi)
 
 
 def log_evidence(Phi: object, t: object, alpha: float, beta: float) -> float:
@@ -32,10 +32,10 @@ def log_evidence(Phi: object, t: object, alpha: float, beta: float) -> float:
     alpha, beta = check_precision(alpha, "alpha"), check_precision(beta, "beta")
     n, m = Phi.shape
     gram = Phi.T @ Phi
-    L = cholesky_factor(alpha * eye_like(gram) + beta * gram, "A")  # (3.81)
+    L = cholesky(alpha * eye_like(gram) + beta * gram, "A")  # (3.81)
     m_N = beta * cho_solve(L, Phi.T @ t)  # (3.84)
     E = 0.5 * beta * float(((t - Phi @ m_N) ** 2).sum()) + 0.5 * alpha * float(m_N @ m_N)  # (3.82)
-    return 0.5 * m * math.log(alpha) + 0.5 * n * math.log(beta) - E - half_logdet(L) - 0.5 * n * _LOG_2PI
+    return 0.5 * m * math.log(alpha) + 0.5 * n * math.log(beta) - E - float(half_log_det_cholesky(L)) - 0.5 * n * LOG_2PI
 
 
 class EvidenceSpectrum:
@@ -94,4 +94,4 @@ class EvidenceSpectrum:
         E = 0.5 * beta * self.rss(alpha, beta) + 0.5 * alpha * float(u @ u)  # (3.82); ||m_N|| = ||u||
         log_det_A = float(self.xp.log(alpha + beta * self.lam).sum())
         m, n = len(self.lam), self.n
-        return 0.5 * m * math.log(alpha) + 0.5 * n * math.log(beta) - E - 0.5 * log_det_A - 0.5 * n * _LOG_2PI
+        return 0.5 * m * math.log(alpha) + 0.5 * n * math.log(beta) - E - 0.5 * log_det_A - 0.5 * n * LOG_2PI

@@ -21,9 +21,10 @@ import numpy
 import scipy.optimize
 
 from .. import backend
+from ..autograd import numerics
 from ..autograd.ops import cholesky, diag, exp, getitem, log, solve_triangular
 from ..autograd.tensor import Tensor
-from ._linear_validation import check_fitted_inputs, check_inputs, check_precision, check_targets, cholesky_factor
+from ._linear_validation import check_fitted_inputs, check_inputs, check_precision, check_targets
 from ._estimator import Regressor
 from ._scaling import largest_magnitude, power_of_two_scale
 from ._validation import check_is_fitted, check_random_state, check_scalar
@@ -31,7 +32,6 @@ from .kernels import RBF, _Kernel
 
 __all__ = ["GaussianProcessRegressor", "log_marginal_likelihood"]
 
-_LOG_2PI = math.log(2.0 * math.pi)
 # Every parameter is kept in [1e-5, 1e5] during the fit (scikit-learn's default bounds):
 # far outside, C_N is numerically singular or the kernel is flat and the gradient vanishes.
 _LOG_BOUNDS = (math.log(1e-5), math.log(1e5))
@@ -60,7 +60,7 @@ def log_marginal_likelihood(theta: Tensor, kernel: _Kernel, X: object, t: object
     C = kernel.matrix(getitem(theta, slice(0, -1)), X) + exp(getitem(theta, -1)) * eye  # (6.62)
     L = cholesky(C)
     a = solve_triangular(L, Tensor(t), lower=True)  # L^-1 t
-    return -log(diag(L)).sum() - 0.5 * (a * a).sum() - 0.5 * n * _LOG_2PI
+    return -log(diag(L)).sum() - 0.5 * (a * a).sum() - 0.5 * n * numerics.LOG_2PI
 
 
 class GaussianProcessRegressor(Regressor):
@@ -165,11 +165,11 @@ class GaussianProcessRegressor(Regressor):
         theta = numpy.append(fitted_kernel.theta, math.log(fitted_noise))
         xp = backend.array_module(X)
         C = fitted_kernel(X) + fitted_noise * xp.eye(X.shape[0], dtype=X.dtype)  # (6.62)
-        L = cholesky_factor(C, "C_N = K + noise I")
-        a = backend.solve_triangular(L, t, lower=True)
-        alpha = backend.solve_triangular(L, a, lower=True, transpose=True)  # C_N^-1 t
+        L = numerics.cholesky(C, "C_N = K + noise I")
+        a = numerics.solve_triangular(L, t, lower=True)
+        alpha = numerics.solve_triangular(L, a, lower=True, transpose=True)  # C_N^-1 t
         log_ml = (-float(xp.log(xp.diagonal(L)).sum()) - 0.5 * float(a @ a)
-                  - 0.5 * X.shape[0] * _LOG_2PI)  # (6.69)
+                  - 0.5 * X.shape[0] * numerics.LOG_2PI)  # (6.69)
 
         self.kernel_, self.noise_, self.theta_ = fitted_kernel, fitted_noise, theta
         self.X_train_, self.t_train_, self.L_, self.alpha_ = X, t, L, alpha
@@ -200,7 +200,7 @@ class GaussianProcessRegressor(Regressor):
         # (fitted under mb.using("cupy"), asked with NumPy points): X goes where the parameters are.
         X = backend.on_backend_of(self.alpha_, X)
         K_star = self.kernel_(self.X_train_, X)
-        return K_star.T @ self.alpha_, backend.solve_triangular(self.L_, K_star, lower=True), X
+        return K_star.T @ self.alpha_, numerics.solve_triangular(self.L_, K_star, lower=True), X
 
     def predict(self, X: object, return_std: bool = False, return_cov: bool = False,
                 include_noise: bool = True) -> object:

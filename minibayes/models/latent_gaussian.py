@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import ops
+from ..autograd.numerics import HALF_LOG_2PI
 from ..autograd.tensor import Tensor
 from ..nn import functional as F
 
@@ -18,8 +19,6 @@ __all__ = [
     "kl_to_standard_normal", "bernoulli_log_likelihood", "gaussian_log_likelihood",
     "log_prior_minus_log_posterior",
 ]
-
-HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def kl_to_standard_normal(mean: Tensor, log_var: Tensor) -> Tensor:

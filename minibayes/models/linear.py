@@ -24,9 +24,9 @@ from typing import Callable, NamedTuple
 import numpy
 
 from .. import backend
+from ..autograd import numerics
 from ._linear_validation import (
-    check_fitted_inputs, check_inputs, check_precision, check_targets, cho_solve, cholesky_factor, eye_like,
-    half_logdet,
+    check_fitted_inputs, check_inputs, check_precision, check_targets, eye_like,
 )
 from ._estimator import Regressor
 from ._validation import ConvergenceWarning, check_array, check_is_fitted, check_random_state, check_scalar
@@ -38,7 +38,6 @@ __all__ = [
     "BayesianLinearRegression",
 ]
 
-_LOG_2PI = math.log(2.0 * math.pi)
 
 
 # --------------------------------------------------------------------------- the formulas
@@ -68,8 +67,8 @@ def linear_gaussian_marginal(mean, precision, A, b, noise_precision) -> tuple[ob
     """
     mu, Lam, A, b, L = _linear_gaussian_args(mean, precision, A, b, noise_precision)
     eye_m, eye_k = eye_like(Lam), eye_like(L)
-    Lam_inv = cho_solve(cholesky_factor(Lam, "precision"), eye_m)
-    L_inv = cho_solve(cholesky_factor(L, "noise_precision"), eye_k)
+    Lam_inv = numerics.cho_solve(numerics.cholesky(Lam, "precision"), eye_m)
+    L_inv = numerics.cho_solve(numerics.cholesky(L, "noise_precision"), eye_k)
     return A @ mu + b, L_inv + A @ Lam_inv @ A.T
 
 
@@ -82,8 +81,8 @@ def linear_gaussian_conditional(y, mean, precision, A, b, noise_precision) -> tu
     """
     mu, Lam, A, b, L = _linear_gaussian_args(mean, precision, A, b, noise_precision)
     y = check_targets(y, A.shape[0], "y")
-    chol = cholesky_factor(Lam + A.T @ L @ A, "precision + A^T noise_precision A")  # Sigma^-1 (2.117)
-    return cho_solve(chol, A.T @ (L @ (y - b)) + Lam @ mu), cho_solve(chol, eye_like(Lam))
+    chol = numerics.cholesky(Lam + A.T @ L @ A, "precision + A^T noise_precision A")  # Sigma^-1 (2.117)
+    return numerics.cho_solve(chol, A.T @ (L @ (y - b)) + Lam @ mu), numerics.cho_solve(chol, eye_like(Lam))
 
 
 def _linear_gaussian_args(mean, precision, A, b, noise_precision) -> tuple:
@@ -120,14 +119,15 @@ def _condition(prior: _Gaussian, Phi: object, t: object, beta: float) -> tuple[_
     n = Phi.shape[0]
     precision = prior.precision + beta * (Phi.T @ Phi)  # (3.51)
     shift = prior.precision @ prior.mean + beta * (Phi.T @ t)  # S_N^-1 m_N (3.50)
-    L = cholesky_factor(precision, "the posterior precision")
+    L = numerics.cholesky(precision, "the posterior precision")
     # m_N is also the mode: with the prior N(0, alpha^-1 I) it maximises ln p(w | t) of (3.55), i.e. it is
     # least squares with the L2 penalty lambda = alpha / beta (MAP = ridge).
-    mean = cho_solve(L, shift)
+    mean = numerics.cho_solve(L, shift)
     residual, offset = t - Phi @ mean, mean - prior.mean
-    log_ev = (0.5 * n * math.log(beta) + half_logdet(prior.cholesky) - half_logdet(L)
+    half_log_det = numerics.half_log_det_cholesky
+    log_ev = (0.5 * n * math.log(beta) + float(half_log_det(prior.cholesky)) - float(half_log_det(L))
               - 0.5 * beta * float(residual @ residual) - 0.5 * float(offset @ (prior.precision @ offset))
-              - 0.5 * n * _LOG_2PI)
+              - 0.5 * n * numerics.LOG_2PI)
     return _Gaussian(mean, precision, L), log_ev
 
 
@@ -271,14 +271,14 @@ class BayesianLinearRegression(Regressor):
             return _Gaussian(mean, alpha * eye, math.sqrt(alpha) * eye)
         S_0 = check_array(self.prior_covariance, "prior_covariance", ndim=2, dtype=numpy.float64)
         # The conditioning (3.51) adds to the prior's precision, so S_0 is inverted once, here.
-        precision = cho_solve(cholesky_factor(S_0, "prior_covariance"), eye)
+        precision = numerics.cho_solve(numerics.cholesky(S_0, "prior_covariance"), eye)
         precision = 0.5 * (precision + precision.T)
-        return _Gaussian(mean, precision, cholesky_factor(precision, "the inverse of prior_covariance"))
+        return _Gaussian(mean, precision, numerics.cholesky(precision, "the inverse of prior_covariance"))
 
     def _set_state(self, posterior: _Gaussian, prior: _Gaussian, alpha, beta, log_ev, n_seen, n_features) -> None:
         """Assign every fitted attribute at once, after all checks and computations succeeded."""
         L = posterior.cholesky
-        covariance = cho_solve(L, eye_like(L))  # S_N itself is asked for (contours, sampling); predict uses L
+        covariance = numerics.cho_solve(L, eye_like(L))  # S_N itself is asked for (contours, sampling); predict uses L
         self.posterior_mean_, self.posterior_precision_, self.precision_cholesky_ = posterior
         self.posterior_covariance_ = 0.5 * (covariance + covariance.T)
         self.alpha_, self.beta_ = alpha, beta
@@ -341,7 +341,7 @@ class BayesianLinearRegression(Regressor):
             phi^T S_N phi = ||L^-1 phi||^2 (S_N = L^-T L^-1), the uncertainty about w; shrinks near data.
         """
         Phi = self._fitted_design(X)
-        v = backend.solve_triangular(self.precision_cholesky_, Phi.T, lower=True)  # (M, n)
+        v = numerics.solve_triangular(self.precision_cholesky_, Phi.T, lower=True)  # (M, n)
         xp = backend.array_module(v)
         return xp.full(Phi.shape[0], 1.0 / self.beta_), (v**2).sum(axis=0)
 
@@ -363,7 +363,7 @@ class BayesianLinearRegression(Regressor):
         n_samples = check_scalar(n_samples, "n_samples", int, min_value=1)
         L = self.precision_cholesky_
         eps = check_random_state(random_state, like=L).standard_normal((L.shape[0], n_samples))
-        return (self.posterior_mean_[:, None] + backend.solve_triangular(L, eps, lower=True, transpose=True)).T
+        return (self.posterior_mean_[:, None] + numerics.solve_triangular(L, eps, lower=True, transpose=True)).T
 
     def sample_functions(self, X: object, n_samples: int = 1, random_state: object = None) -> object:
         """y(x, w) for w drawn from the posterior (PRML Figure 3.9), shape (n_samples, n_points)."""

@@ -19,8 +19,9 @@ import warnings
 import numpy
 
 from .. import backend
+from ..autograd import numerics
 from ._linear_validation import (
-    check_binary_targets, check_fitted_inputs, check_inputs, check_precision, cho_solve, cholesky_factor,
+    check_binary_targets, check_fitted_inputs, check_inputs, check_precision,
 )
 from ._estimator import Classifier
 from ._validation import ConvergenceWarning, check_array, check_is_fitted, check_random_state, check_scalar
@@ -104,7 +105,7 @@ def log_posterior_gradient(w: object, Phi: object, t: object, alpha: float) -> o
 
 
 def _gradient(w: object, Phi: object, t: object, alpha: float) -> object:
-    return Phi.T @ (t - backend.special(w).expit(Phi @ w)) - alpha * w
+    return Phi.T @ (t - numerics.special(w).expit(Phi @ w)) - alpha * w
 
 
 def log_posterior_hessian(w: object, Phi: object, alpha: float) -> object:
@@ -117,7 +118,7 @@ def log_posterior_hessian(w: object, Phi: object, alpha: float) -> object:
 
 
 def _precision(w: object, Phi: object, alpha: float) -> object:
-    y = backend.special(w).expit(Phi @ w)
+    y = numerics.special(w).expit(Phi @ w)
     xp = backend.array_module(Phi)
     return alpha * xp.eye(Phi.shape[1], dtype=Phi.dtype) + (Phi.T * (y * (1.0 - y))) @ Phi
 
@@ -132,7 +133,7 @@ def probit_predictive(mu: object, variance: object) -> object:
     """
     xp = backend.array_module(mu)
     kappa = 1.0 / xp.sqrt(1.0 + math.pi * variance / 8.0)  # (4.154)
-    return backend.special(mu).expit(kappa * mu)  # (4.155)
+    return numerics.special(mu).expit(kappa * mu)  # (4.155)
 
 
 class BayesianLogisticRegression(Classifier):
@@ -199,7 +200,7 @@ class BayesianLogisticRegression(Classifier):
         value, converged = _log_posterior(w, Phi, t, alpha), False
         for n_iter in range(1, self.max_iter + 1):
             # Newton: w <- w + H^-1 g with H = -Hessian = S_N^-1 at w and g the gradient (4.92, 4.96-4.99).
-            step = cho_solve(cholesky_factor(_precision(w, Phi, alpha), "the Hessian"), _gradient(w, Phi, t, alpha))
+            step = numerics.cho_solve(numerics.cholesky(_precision(w, Phi, alpha), "the Hessian"), _gradient(w, Phi, t, alpha))
             # The log posterior is concave, so a full step nearly always helps; halving it when it does
             # not makes the ascent monotone even from far away (e.g. nearly separable data).
             for _ in range(50):
@@ -217,8 +218,8 @@ class BayesianLogisticRegression(Classifier):
         if not converged:
             warnings.warn(f"Newton's method did not converge in max_iter={self.max_iter} steps", ConvergenceWarning)
         precision = _precision(w, Phi, alpha)  # the Hessian at the mode (4.143)
-        L = cholesky_factor(precision, "the posterior precision")
-        covariance = cho_solve(L, xp.eye(L.shape[0], dtype=L.dtype))  # S_N is asked for; predict uses L
+        L = numerics.cholesky(precision, "the posterior precision")
+        covariance = numerics.cho_solve(L, xp.eye(L.shape[0], dtype=L.dtype))  # S_N is asked for; predict uses L
         self.classes_ = classes
         self.coef_, self.posterior_precision_, self.precision_cholesky_ = w, precision, L
         self.posterior_covariance_ = 0.5 * (covariance + covariance.T)
@@ -236,7 +237,7 @@ class BayesianLogisticRegression(Classifier):
         Both of shape (n_samples,); sigma_a^2 = ||L^-1 phi||^2 by one triangular solve.
         """
         Phi = self._fitted_design(X)
-        v = backend.solve_triangular(self.precision_cholesky_, Phi.T, lower=True)
+        v = numerics.solve_triangular(self.precision_cholesky_, Phi.T, lower=True)
         return Phi @ self.coef_, (v**2).sum(axis=0)
 
     def predict_proba(self, X: object, method: str = "probit", n_samples: int = 10000,
@@ -257,12 +258,12 @@ class BayesianLogisticRegression(Classifier):
             n_samples = check_scalar(n_samples, "n_samples", int, min_value=1)
             Phi = self._fitted_design(X)
             generator = check_random_state(random_state, like=Phi)
-            expit, L = backend.special(Phi).expit, self.precision_cholesky_
+            expit, L = numerics.special(Phi).expit, self.precision_cholesky_
             block = max(1, _MC_BLOCK // max(1, Phi.shape[0]))
             p = backend.array_module(Phi).zeros(Phi.shape[0], dtype=Phi.dtype)
             for start in range(0, n_samples, block):
                 eps = generator.standard_normal((L.shape[0], min(block, n_samples - start)))
-                W = self.coef_[:, None] + backend.solve_triangular(L, eps, lower=True, transpose=True)  # (M, S)
+                W = self.coef_[:, None] + numerics.solve_triangular(L, eps, lower=True, transpose=True)  # (M, S)
                 p += expit(Phi @ W).sum(axis=1)
             p = p / n_samples
         return backend.array_module(p).stack([1.0 - p, p], axis=1)

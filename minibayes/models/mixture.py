@@ -18,8 +18,10 @@ import math
 import warnings
 
 from .. import backend
+from ..autograd import numerics
+from ..autograd.numerics import logsumexp
 from ._gaussian import (
-    COVARIANCE_TYPES, GaussianStatistics, log_gaussian_prob, logsumexp, normalize_log,
+    COVARIANCE_TYPES, GaussianStatistics, log_gaussian_prob, normalize_log,
     precision_cholesky_from_covariances, precision_cholesky_from_precisions, precisions_from_cholesky,
 )
 from ._estimator import DensityEstimator
@@ -70,7 +72,7 @@ def sample_mixture(weights, means, covariances, covariance_type, n_samples, rng)
     labels = xp.sort(xp.minimum(labels, weights.shape[0] - 1))
     noise = rng.standard_normal(size=(n_samples, means.shape[1])).astype(means.dtype)
     if covariance_type == "full":
-        factors = xp.linalg.cholesky(covariances)  # Sigma_k = L_k L_k^T, x = mu + L eps
+        factors = numerics.cholesky(covariances, "covariances")  # Sigma_k = L_k L_k^T, x = mu + L eps
         offsets = xp.einsum("nde,ne->nd", factors[labels], noise)
     else:
         scale = xp.sqrt(covariances if covariance_type == "diag" else covariances[:, None])
@@ -321,5 +323,5 @@ def _covariances_from_cholesky(precisions_chol, covariance_type):
         return 1.0 / precisions_chol**2
     eye = xp.eye(precisions_chol.shape[-1], dtype=precisions_chol.dtype)
     identity = xp.broadcast_to(eye, precisions_chol.shape).copy()
-    inverse = backend.solve_triangular(precisions_chol, identity, lower=False)  # P^-1
+    inverse = numerics.solve_triangular(precisions_chol, identity, lower=False)  # P^-1
     return xp.swapaxes(inverse, 1, 2) @ inverse

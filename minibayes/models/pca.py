@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from .. import backend
+from ..autograd.numerics import LOG_2PI
 from ._estimator import Estimator
 from ._scaling import largest_magnitude, power_of_two_scale
 from ._validation import check_array, check_fitted_input, check_scalar
@@ -170,7 +171,7 @@ class PCA(Estimator):
         if discarded:
             log_det += discarded * math.log(sigma2)
             mahalanobis = mahalanobis + ((centred * centred).sum(axis=1) - (Z * Z).sum(axis=1)) / sigma2
-        return -0.5 * (n_features * math.log(2.0 * math.pi) + log_det + mahalanobis)
+        return -0.5 * (n_features * LOG_2PI + log_det + mahalanobis)
 
     def score(self, X, y=None):
         """Mean of ``score_samples``: ln p(X) / N under the PPCA model of the fitted subspace (PRML 12.44)."""

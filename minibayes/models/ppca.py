@@ -20,7 +20,8 @@ import warnings
 from typing import NamedTuple
 
 from .. import backend
-from ._gaussian import LOG_2PI
+from ..autograd import numerics
+from ..autograd.numerics import LOG_2PI
 from ._estimator import DensityEstimator
 from ._validation import (
     ConvergenceWarning, check_array, check_fitted_input, check_is_fitted, check_random_state, check_scalar,
@@ -41,14 +42,14 @@ def latent_precision(W, sigma2):
     """M = W^T W + sigma^2 I (12.41) and its lower Cholesky factor."""
     xp = backend.array_module(W)
     M = W.T @ W + sigma2 * xp.eye(W.shape[1], dtype=W.dtype)
-    return M, xp.linalg.cholesky(M)
+    return M, numerics.cholesky(M, "M = W^T W + sigma^2 I")
 
 
 def ppca_posterior(X, mean, W, sigma2):
     """p(z | x) = N(M^-1 W^T (x - mu), sigma^2 M^-1), PRML (12.42); returns GaussianPosterior."""
     xp = backend.array_module(X)
     M, _ = latent_precision(W, sigma2)
-    M_inv = xp.linalg.inv(M)  # M x M only: the posterior covariance is reported, so it is formed
+    M_inv = numerics.inv(M)  # M x M only: the posterior covariance is reported, so it is formed
     return GaussianPosterior((X - mean) @ W @ M_inv, sigma2 * M_inv)
 
 
@@ -63,7 +64,7 @@ def ppca_log_likelihood(X, mean, W, sigma2):
     M, L = latent_precision(W, sigma2)
     centered = X - mean
     Y = centered @ W
-    mahalanobis = ((centered * centered).sum(axis=1) - (Y * xp.linalg.solve(M, Y.T).T).sum(axis=1)) / sigma2
+    mahalanobis = ((centered * centered).sum(axis=1) - (Y * numerics.solve(M, Y.T).T).sum(axis=1)) / sigma2
     log_det_C = (n_features - n_latent) * math.log(sigma2) + 2.0 * float(xp.log(xp.diagonal(L)).sum())
     return -0.5 * (n_features * LOG_2PI + log_det_C + mahalanobis)
 
@@ -142,7 +143,7 @@ class PPCA(DensityEstimator):
         for _ in range(self.max_iter):
             M, L = latent_precision(W, sigma2)                       # (12.41)
             Y = centered @ W                                          # W^T (x_n - x_bar) for all n, (N, M)
-            M_inv = xp.linalg.inv(M)                                  # M x M
+            M_inv = numerics.inv(M)                                  # M x M
             Ez = Y @ M_inv                                            # E[z_n] = M^-1 W^T (x_n - x_bar)   (12.54)
             sum_Ezz = n_samples * sigma2 * M_inv + Ez.T @ Ez          # sum_n E[z_n z_n^T]              (12.55)
             # ln p(X | theta_old) / N (12.44) from the same pieces: tr(C^-1 S) = (tr S - tr(M^-1 W^T S W)) / sigma^2.
@@ -150,7 +151,7 @@ class PPCA(DensityEstimator):
             trace_CinvS = (trace_S - float((Ez * Y).sum()) / n_samples) / sigma2
             history.append(-0.5 * (n_features * LOG_2PI + log_det_C + trace_CinvS))
             B = centered.T @ Ez                                       # sum_n (x_n - x_bar) E[z_n]^T, (D, M)
-            W = xp.linalg.solve(sum_Ezz, B.T).T                       # W_new = B (sum E[z z^T])^-1      (12.56)
+            W = numerics.solve(sum_Ezz, B.T).T                       # W_new = B (sum E[z z^T])^-1      (12.56)
             sigma2 = (n_samples * trace_S - 2.0 * float((W * B).sum())
                       + float((sum_Ezz * (W.T @ W)).sum())) / (n_samples * n_features)   # (12.57)
             if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol:

@@ -16,6 +16,7 @@ from typing import Iterator
 
 from .. import backend
 from ..autograd import ops
+from ..autograd.numerics import HALF_LOG_2PI
 from ..autograd.tensor import Tensor
 from . import init as initializers
 from .layers import sampling_forced
@@ -27,7 +28,6 @@ __all__ = [
     "signal_to_noise", "prune", "posterior_mean",
 ]
 
-HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 KL_METHODS = ("auto", "closed_form", "monte_carlo")
 
 
@@ -190,7 +190,7 @@ class BayesianDense(Module):
         total = None
         for (mu, sigma, log_sigma, mask), w, eps in zip(self._groups(), (weight, bias), (eps_w, eps_b)):
             # log N(w | mu, sigma^2) with (w - mu) / sigma = eps exactly.
-            log_q = -0.5 * eps * eps - log_sigma - HALF_LOG_TWO_PI
+            log_q = -0.5 * eps * eps - log_sigma - HALF_LOG_2PI
             elementwise = log_q - self.prior.log_prob(w)
             part = (elementwise if mask is None else elementwise * Tensor(mask)).sum()
             total = part if total is None else total + part

@@ -10,11 +10,10 @@ from __future__ import annotations
 import math
 
 from ..autograd import ops
+from ..autograd.numerics import HALF_LOG_2PI
 from ..autograd.tensor import Tensor
 
 __all__ = ["GaussianPrior", "ScaleMixturePrior"]
-
-HALF_LOG_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def _positive(value: object, name: str, owner: str) -> float:
@@ -24,7 +23,7 @@ def _positive(value: object, name: str, owner: str) -> float:
 
 
 def _gaussian_log_density(w: Tensor, sigma: float) -> Tensor:
-    return -0.5 * (w * w) * (1.0 / sigma ** 2) - (math.log(sigma) + HALF_LOG_TWO_PI)
+    return -0.5 * (w * w) * (1.0 / sigma ** 2) - (math.log(sigma) + HALF_LOG_2PI)
 
 
 class GaussianPrior:

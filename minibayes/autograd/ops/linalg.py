@@ -9,9 +9,8 @@ decomposition"), written with Tensor ops so they can be differentiated again.
 
 from __future__ import annotations
 
-import numpy
-
 from ... import backend
+from .. import numerics
 from ..function import Function, is_grad_enabled
 from ..tensor import Tensor
 from .shape import getitem, reshape, unbroadcast, unsqueeze
@@ -137,12 +136,8 @@ class Cholesky(Function):
     """
 
     def forward(self, a):
-        xp = _xp(a)
-        lower = backend.cholesky(a)
-        if xp is not numpy and not bool(xp.isfinite(lower).all()):
-            # CuPy returns NaNs instead of raising; NumPy raises LinAlgError (a ValueError).
-            raise numpy.linalg.LinAlgError("Matrix is not positive definite")
-        return lower
+        # LinAlgError (a ValueError) on both backends: cuSOLVER does not raise, numerics checks.
+        return numerics.cholesky(a, "A")
 
     def backward(self, g_lower):
         lower = self.output
@@ -192,7 +187,7 @@ def _cholesky_adjoint_blocked(lower, g_lower, block: int = _CHOLESKY_BLOCK):
         R, D, B, C = lower[j:k, :j], lower[j:k, j:k], lower[k:, :j], lower[k:, j:k]
         # The inverse of a small diagonal block, once: it is applied three times below, and a
         # product keeps the work in the BLAS of the matrix products around it.
-        D_inverse = xp.linalg.inv(D)
+        D_inverse = numerics.solve_triangular(D, xp.eye(k - j, dtype=D.dtype), lower=True)  # D is lower triangular
         if k < n:
             Y = G[k:, j:k] @ D_inverse  # adjoint of A_kj: C_bar D^-1
             G[k:, j:k] = Y
@@ -219,7 +214,7 @@ class SolveTriangular(Function):
         self.lower, self.transpose = lower, transpose
 
     def forward(self, a, b):
-        return backend.solve_triangular(a, b, lower=self.lower, transpose=self.transpose)
+        return numerics.solve_triangular(a, b, lower=self.lower, transpose=self.transpose)
 
     def backward(self, gx):
         a, b = self.inputs
@@ -240,7 +235,7 @@ class TriangularMatmul(Function):
         self.lower, self.transpose = lower, transpose
 
     def forward(self, a, b):
-        return backend.triangular_matmul(a, b, lower=self.lower, transpose=self.transpose)
+        return numerics.triangular_matmul(a, b, lower=self.lower, transpose=self.transpose)
 
     def backward(self, gy):
         a, b = self.inputs
@@ -255,10 +250,10 @@ class TriangularMatmul(Function):
 
 
 class Solve(Function):
-    """X with A X = B."""
+    """X with A X = B; the batch axes of A and B broadcast, on both backends."""
 
     def forward(self, a, b):
-        return _xp(a).linalg.solve(a, b)
+        return numerics.solve(a, b)
 
     def backward(self, gx):
         a, b = self.inputs
@@ -269,7 +264,7 @@ class Solve(Function):
 
 class Inv(Function):
     def forward(self, a):
-        return _xp(a).linalg.inv(a)
+        return numerics.inv(a)
 
     def backward(self, gy):
         y = self.output

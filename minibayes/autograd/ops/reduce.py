@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy
 
 from ... import backend
+from .. import numerics
 from ..function import Function
 from ..tensor import Tensor
 from .elementwise import exp
@@ -148,9 +149,7 @@ class LogSumExp(Function):
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x):
-        xp = _xp(x)
-        shift = _stable_shift(x, self.axes)
-        kept = xp.log(xp.exp(x - shift).sum(axis=self.axes, keepdims=True)) + shift
+        kept = numerics.logsumexp(x, self.axes, keepdims=True)
         self.kept_shape = kept.shape
         return kept if self.keepdims else kept.reshape(
             tuple(s for i, s in enumerate(x.shape) if i not in self.axes)

@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy
 
 from ... import backend
+from .. import numerics
 from ..function import Function
 from ..tensor import Tensor
 
@@ -201,7 +202,7 @@ class ScatterAdd(Function):
     def forward(self, y):
         x = _xp(y).zeros(self.shape, dtype=y.dtype)
         if _is_advanced(self.index):
-            backend.scatter_add(x, self.index, y)  # repeated indices accumulate
+            numerics.scatter_add(x, self.index, y)  # repeated indices accumulate
         else:
             x[self.index] = y  # slices and masks never repeat: plain assignment is enough
         return x

@@ -15,6 +15,7 @@ The forward passes come from ``scipy.special`` or ``cupyx.scipy.special``.
 from __future__ import annotations
 
 from ... import backend
+from .. import numerics
 from ..function import Function
 from ..tensor import Tensor
 
@@ -23,7 +24,7 @@ __all__ = ["lgamma", "digamma", "polygamma"]
 
 class LGamma(Function):
     def forward(self, x):
-        return backend.special(x).gammaln(x)
+        return numerics.special(x).gammaln(x)
 
     def backward(self, gy):
         # d ln Gamma(x)/dx = psi(x)
@@ -41,7 +42,7 @@ class Polygamma(Function):
         return "digamma" if self.order == 0 else f"polygamma({self.order})"
 
     def forward(self, x):
-        special = backend.special(x)
+        special = numerics.special(x)
         if self.order == 0:
             return special.digamma(x)
         # The order as an array: CuPy's polygamma calls array methods on it. SciPy's returns
