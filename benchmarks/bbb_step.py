@@ -174,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=CONTENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # Every process (contenders run in fresh ones) recycles freed host memory, as it did when
+    # importing minibayes set it: train.fit applies the same policy.
+    mb.backend.apply_host_memory_policy()
     steps, repeats = (5, 3) if args.quick else (20, 7)
     threads = os.cpu_count()
     if torch is not None:

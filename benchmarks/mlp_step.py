@@ -135,6 +135,9 @@ CONTENDERS = ("minibayes", "numpy", "torch", "minibayes_cupy", "torch_cuda")
 
 def time_one(name: str, batch_size: int, steps: int, repeats: int) -> float:
     """Median step time of one contender (run in its own process by ``main``)."""
+    # The allocator the parent asked for (MINIBAYES_HOST_MALLOC): minibayes' reuse, as train.fit
+    # applies it, or glibc's defaults. Importing minibayes alone no longer sets it.
+    mb.backend.apply_host_memory_policy()
     x, y = batch(batch_size)
     if name == "minibayes":
         return median_step_seconds(minibayes_step(x, y), steps, repeats)
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.processes):
             for name in names:
                 command = [sys.executable, __file__, "--only", name, "--batch", str(batch_size)] + (["--quick"] if args.quick else [])
-                # The benchmark imports minibayes in every process; the peers get the allocator asked for.
+                # Every process applies the allocator asked for here (time_one): minibayes as train.fit runs it.
                 malloc = "reuse" if name.startswith("minibayes") else args.peer_malloc
                 environment = {**os.environ, "MINIBAYES_HOST_MALLOC": malloc}
                 result = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)

@@ -189,7 +189,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default="demos/out/distributions")
     args = parser.parse_args(argv)
 
-    mb.set_backend(args.backend)
+    mb.backend.apply_host_memory_policy()
+    # using(): the caller's backend is back when the demo returns (or raises).
+    with mb.using(args.backend):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> dict:
     mb.seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -290,6 +290,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    mb.backend.apply_host_memory_policy()  # the engine runs its own work here: recycle freed host memory
     with mb.using(args.backend):
         mb.seed(args.seed)
         faithful = mb.asarray(old_faithful(standardize=True))

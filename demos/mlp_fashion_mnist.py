@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     # using() raises minibayes' BackendError naming the fix when CuPy or a GPU is missing,
     # and restores the caller's backend afterwards (the demo is imported by tests and the CLI).
+    mb.backend.apply_host_memory_policy()  # the engine runs its own work here: recycle freed host memory
     with mb.using(args.backend):
         mb.seed(args.seed)
         out = Path(args.out)
