@@ -8,10 +8,7 @@ eps ~ N(0, I) (eq. 4 and the line under eq. 9); the prior is p(z) = N(0, I).
 
 from __future__ import annotations
 
-import math
-
 from ..autograd import ops
-from ..autograd.numerics import HALF_LOG_2PI
 from ..autograd.tensor import Tensor
 from ..nn import functional as F
 
