@@ -139,7 +139,8 @@ class MultivariateNormal(Distribution):
             # solve rather than a triangular one: on NumPy that keeps the solve and the product in
             # NumPy's BLAS, where SciPy's triangular solver would wake a second thread pool that
             # then competes with the product (2x slower on 2 cores; benchmarks/distributions.py).
-            z = diff @ solve(self.scale_tril, _identity_like(self.scale_tril)).mT
+            # check=False: L is a Cholesky factor, never singular; the check would read the device.
+            z = diff @ solve(self.scale_tril, _identity_like(self.scale_tril), check=False).mT
             return (z * z).sum(axis=-1)
         shape = backend.array_module(diff.data).broadcast_shapes(diff.shape, self.scale_tril.shape[:-1])
         z = solve_triangular(self.scale_tril, diff.broadcast_to(shape).unsqueeze(-1))[..., 0]

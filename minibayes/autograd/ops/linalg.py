@@ -252,12 +252,15 @@ class TriangularMatmul(Function):
 class Solve(Function):
     """X with A X = B; the batch axes of A and B broadcast, on both backends."""
 
+    def __init__(self, check: bool = True) -> None:
+        self.check = check
+
     def forward(self, a, b):
-        return numerics.solve(a, b)
+        return numerics.solve(a, b, check=self.check)
 
     def backward(self, gx):
         a, b = self.inputs
-        gb = solve(a.mT, gx)  # dB = A^-T dX
+        gb = solve(a.mT, gx, check=False)  # dB = A^-T dX; the forward has checked A
         ga = unbroadcast(-(gb @ self.output.mT), a.shape) if a.requires_grad else None
         return ga, unbroadcast(gb, b.shape) if b.requires_grad else None
 
@@ -318,10 +321,15 @@ def triangular_matmul(a: object, b: object, lower: bool = True, transpose: bool 
     return y[..., 0] if vector else y
 
 
-def solve(a: object, b: object) -> Tensor:
-    """Solve A x = b for square A of shape (..., n, n); b is (n,) or (..., n, k)."""
+def solve(a: object, b: object, check: bool = True) -> Tensor:
+    """Solve A x = b for square A of shape (..., n, n); b is (n,) or (..., n, k); batch axes broadcast.
+
+    A singular A raises ``LinAlgError`` on both backends; on CuPy that costs one device read.
+    ``check=False`` skips it where A cannot be singular (a Cholesky factor in a hot path):
+    a singular A then gives non-finite numbers on CuPy.
+    """
     a, b, vector = _solve_args(a, b, "solve")
-    x = Solve()(a, b)
+    x = Solve(check)(a, b)
     return x[..., 0] if vector else x
 
 
