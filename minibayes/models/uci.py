@@ -44,7 +44,7 @@ from typing import NamedTuple
 import numpy
 
 from .. import backend
-from ._gaussian import LOG_2PI, logsumexp
+from ..autograd.numerics import LOG_2PI, logsumexp
 
 __all__ = ["PredictiveSamples", "UCIResult", "uci_splits", "load_split_indices", "uci_protocol"]
 
