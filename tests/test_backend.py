@@ -229,7 +229,7 @@ def test_using_in_one_thread_does_not_move_another():
 def test_import_minibayes_loads_no_submodule_until_asked():
     code = (
         "import sys, minibayes as mb\n"
-        "lazy = ['models', 'distributions', 'data', 'nn', 'optim', 'train', 'io']\n"
+        "lazy = ['models', 'distributions', 'data', 'nn', 'optim', 'train', 'io', 'flows']\n"
         "print(sorted(n for n in lazy if 'minibayes.' + n in sys.modules))\n"
         "print(mb.models.GaussianMixture.__name__, mb.distributions.Normal.__name__, mb.data.load_fashion_mnist.__name__)\n"
         "print(callable(mb.save) and callable(mb.load), 'tqdm' in sys.modules)\n"

@@ -20,14 +20,13 @@ import numpy
 from .. import backend
 from ..autograd import ops
 from ..autograd.function import no_grad
+from ..autograd.numerics import HALF_LOG_2PI
 from ..autograd.tensor import Tensor
 from ..distributions.distribution import Distribution
 from ..nn.module import Module
 from .bijector import Bijector, Chain, as_event_batch
 
 __all__ = ["Flow"]
-
-_HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 
 
 class Flow(Module, Distribution):
@@ -83,7 +82,7 @@ class Flow(Module, Distribution):
     def base_log_prob(self, z: Tensor) -> Tensor:
         """log p_z(z) per sample, shape (batch,)."""
         if self.base is None:
-            return -0.5 * ops.sum(z * z, axis=-1) - self.event_dim * _HALF_LOG_TWO_PI
+            return -0.5 * ops.sum(z * z, axis=-1) - self.event_dim * HALF_LOG_2PI
         log_density = self.base.log_prob(z)
         return ops.sum(log_density, axis=-1) if self.base.event_shape == () else log_density
 
