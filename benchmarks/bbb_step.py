@@ -19,15 +19,14 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minibayes as mb  # noqa: E402
+from benchmarks._timing import median_step_seconds, run_fresh  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
 from minibayes.models import bbb_objective, categorical_log_likelihood  # noqa: E402
 from minibayes.nn import functional as F  # noqa: E402
@@ -40,20 +39,6 @@ except ImportError:
 SIZES = (784, 400, 400, 10)
 N_DATA = 60_000
 CONTENDERS = ("minibayes", "minibayes_local", "torch", "torch_local", "floor", "minibayes_cupy", "torch_cuda")
-
-
-def median_step_seconds(step, steps: int, repeats: int, synchronize=lambda: None) -> float:
-    for _ in range(3):
-        step()
-    synchronize()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        synchronize()
-        times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
 
 
 def minibayes_step(x, y, local=False, backend_name="numpy"):
@@ -195,10 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         per_process = {name: [] for name in names}
         for _ in range(args.processes):
             for name in names:
-                command = [sys.executable, __file__, "--only", name, "--batch", str(batch_size)] + \
-                          (["--quick"] if args.quick else [])
-                result = subprocess.run(command, capture_output=True, text=True, check=True, env=dict(os.environ))
-                per_process[name].append(json.loads(result.stdout))
+                per_process[name].append(run_fresh(__file__, ["--only", name, "--batch", str(batch_size)]
+                                                   + (["--quick"] if args.quick else [])))
         rows.append({"batch": batch_size, **{n: statistics.median(t) for n, t in per_process.items()}})
     print(f"{datetime.date.today()} · {platform.machine()} · {threads} cores · NumPy {np.__version__} · "
           f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads\n")

@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minibayes as mb  # noqa: E402
+from benchmarks._timing import median_step_seconds, run_fresh  # noqa: E402
 from minibayes import nn  # noqa: E402
 from minibayes.data import images_to_float, load_fashion_mnist_or_small  # noqa: E402
 from minibayes.models import predict_mc  # noqa: E402
@@ -127,10 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     per_process = {name: [] for name in names}
     for _ in range(args.processes):
         for name in names:
-            command = [sys.executable, __file__, "--only", name, "--images", str(images)] + \
-                      (["--quick"] if args.quick else [])
-            result = subprocess.run(command, capture_output=True, text=True, check=True, env=dict(os.environ))
-            per_process[name].append(json.loads(result.stdout))
+            per_process[name].append(run_fresh(__file__, ["--only", name, "--images", str(images)]
+                                               + (["--quick"] if args.quick else [])))
     times = {name: statistics.median(values) for name, values in per_process.items()}
     print(f"{datetime.date.today()} · {platform.machine()} · {threads} cores · NumPy {np.__version__} · "
           f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads · {images} images x T = {T}\n")

@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minibayes as mb  # noqa: E402
+from benchmarks._timing import median_step_seconds, run_fresh  # noqa: E402
 from minibayes import optim  # noqa: E402
 from minibayes.data import images_to_float, load_fashion_mnist_or_small  # noqa: E402
 from minibayes.models import make_mlp_vae  # noqa: E402
@@ -40,21 +40,6 @@ except ImportError:
 
 N_FEATURES, HIDDEN, LATENT = 784, 400, 20
 CONTENDERS = ("minibayes", "torch", "minibayes_cupy", "torch_cuda")
-
-
-def median_step_seconds(step, steps: int, repeats: int, synchronize=lambda: None) -> float:
-    """Median over ``repeats`` of the mean time of one step over ``steps`` steps."""
-    for _ in range(3):
-        step()
-    synchronize()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        synchronize()
-        times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
 
 
 # --------------------------------------------------------------------------- the two models
@@ -185,12 +170,6 @@ def train(name: str, epochs: int, batch_size: int = 128) -> dict:
     return {"epoch_seconds": seconds, "test_elbo": test_elbo, "images": len(x_train)}
 
 
-def run_fresh(arguments: list[str]) -> object:
-    command = [sys.executable, __file__, *arguments]
-    result = subprocess.run(command, capture_output=True, text=True, check=True, env=dict(os.environ))
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -225,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         per_process = {name: [] for name in names}
         for _ in range(args.processes):
             for name in names:
-                per_process[name].append(run_fresh(["--only", name, "--batch", str(batch_size)]
+                per_process[name].append(run_fresh(__file__, ["--only", name, "--batch", str(batch_size)]
                                                    + (["--quick"] if args.quick else [])))
         rows.append({"batch": batch_size, **{n: statistics.median(t) for n, t in per_process.items()}})
 
@@ -242,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['minibayes_cupy'] / r['torch_cuda']:.2f}x |")
     epochs = max(args.train_epochs, 1 if args.epoch else 0)
     if epochs:
-        results = {name: run_fresh(["--only", name, "--train-only", str(epochs)]) for name in ("minibayes", "torch")}
+        results = {name: run_fresh(__file__, ["--only", name, "--train-only", str(epochs)]) for name in ("minibayes", "torch")}
         ours, theirs = results["minibayes"], results["torch"]
         print(f"\nFashion-MNIST, {ours['images']} training images, batch 128, {epochs} epoch(s), same initial "
               "weights and minibatch order\n")

@@ -35,13 +35,15 @@ import numpy as np  # noqa: E402  (host-side data making, tables and figures)
 
 import minibayes as mb  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
-from minibayes.data import DataLoader, images_to_float, load_fashion_mnist, load_fashion_mnist_or_small  # noqa: E402
+from minibayes.data import DataLoader  # noqa: E402
 from minibayes.models import (  # noqa: E402
     bbb_objective, categorical_log_likelihood, gaussian_likelihood, predictive_samples,
 )
 from minibayes.models.calibration import expected_calibration_error  # noqa: E402
 from minibayes.nn import functional as F  # noqa: E402
 from minibayes.train import fit  # noqa: E402
+
+from demos._fashion_mnist import load_data  # noqa: E402
 
 NOISE_VARIANCE = 0.02
 PRIOR = dict(pi=0.5, sigma1=1.0, sigma2=math.exp(-6))
@@ -141,11 +143,7 @@ def scores(p: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 
 
 def classification(args, out: Path) -> dict:
-    if args.quick:
-        splits = [load_fashion_mnist(split, subset="small") for split in ("train", "test")]
-    else:
-        splits = [load_fashion_mnist_or_small(split, path=args.data) for split in ("train", "test")]
-    (x_train, y_train), (x_test, y_test) = [(images_to_float(x).reshape(len(x), -1), y) for x, y in splits]
+    (x_train, y_train), (x_test, y_test), _ = load_data(args.quick, args.data)
     epochs = args.epochs or (3 if args.quick else 10)
     n_data = len(x_train)
     results, models = {}, {}

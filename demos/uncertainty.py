@@ -40,15 +40,15 @@ from scipy import ndimage  # noqa: E402
 
 import minibayes as mb  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
-from minibayes.data import (  # noqa: E402
-    FASHION_MNIST_CLASSES, DataLoader, images_to_float, load_fashion_mnist, load_fashion_mnist_or_small,
-)
+from minibayes.data import FASHION_MNIST_CLASSES, DataLoader  # noqa: E402
 from minibayes.models import (  # noqa: E402
     expected_calibration_error, heteroscedastic_nll, logit_noise_nll, mc_dropout_objective, predict_mc,
     reliability_bins,
 )
 from minibayes.nn import functional as F  # noqa: E402
 from minibayes.train import fit  # noqa: E402
+
+from demos._fashion_mnist import load_data  # noqa: E402
 
 
 # --------------------------------------------------------------------------- 1. regression panels
@@ -117,14 +117,6 @@ def regression_panels(args, out: Path) -> dict:
 
 
 # --------------------------------------------------------------------------- 2, 4. images
-def load_images(args):
-    if args.quick:
-        splits = [load_fashion_mnist(split, subset="small") for split in ("train", "test")]
-    else:
-        splits = [load_fashion_mnist_or_small(split, path=args.data) for split in ("train", "test")]
-    return [(images_to_float(x).reshape(len(x), -1), y) for x, y in splits]
-
-
 def classifier(kind: str) -> nn.Module:
     dropout = [nn.Dropout(0.5)] if kind == "mc_dropout" else []
     head = 20 if kind == "logit_noise" else 10                # logits and their log-variances
@@ -205,7 +197,7 @@ def rotated_image(model, x_test, y_test, out: Path) -> dict:
 
 
 def classification(args, out: Path) -> dict:
-    (x_train, y_train), (x_test, y_test) = load_images(args)
+    (x_train, y_train), (x_test, y_test), _ = load_data(args.quick, args.data)
     epochs = args.epochs or (3 if args.quick else 10)
     results, models, entropies = {}, {}, {}
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))

@@ -39,11 +39,12 @@ from scipy.stats import norm  # noqa: E402
 
 import minibayes as mb  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
-from minibayes.data import DataLoader, images_to_float, load_fashion_mnist, load_fashion_mnist_or_small  # noqa: E402
+from minibayes.data import DataLoader  # noqa: E402
 from minibayes.models import Autoencoder, gaussian_gradient_estimates, kl_warmup, make_mlp_vae  # noqa: E402
 from minibayes.train import fit  # noqa: E402
 
-SMALL_SIZES = (2000, 500)
+from demos._fashion_mnist import load_data as load_fashion_mnist_splits  # noqa: E402
+
 CLASSES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")
 
 
@@ -55,13 +56,8 @@ def load_data(quick: bool, path: str | None, binarise: bool = False):
     On grey levels the Bernoulli "log-likelihood" is the cross-entropy the course trains with,
     not a density of grey images.
     """
-    if quick:
-        splits = [load_fashion_mnist(split, subset="small") for split in ("train", "test")]
-    else:
-        splits = [load_fashion_mnist_or_small(split, path=path) for split in ("train", "test")]
-    source = "small" if tuple(len(labels) for _, labels in splits) == SMALL_SIZES else "full"
-    (x_train, y_train), (x_test, y_test) = splits
-    flat = [images_to_float(x).reshape(len(x), -1) for x in (x_train, x_test)]
+    (x_train, y_train), (x_test, y_test), source = load_fashion_mnist_splits(quick, path)
+    flat = [x_train, x_test]
     if binarise:
         flat = [(x > 0.5).astype(x.dtype) for x in flat]
     for name, x in zip(("train", "test"), flat):
