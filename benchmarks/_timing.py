@@ -35,3 +35,29 @@ def run_fresh(script: str, arguments: list[str], environment: dict[str, str] | N
     result = subprocess.run([sys.executable, script, *arguments], capture_output=True, text=True, check=True,
                             env={**os.environ, **(environment or {})})
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def step_times_in_turns(script: str, names: list[str], batch_sizes: tuple[int, ...], processes: int,
+                        extra: list[str] = ()) -> list[dict]:
+    """For each batch size, every contender's step time: ``processes`` rounds in which each
+    contender runs once in a fresh process (``script --only NAME --batch B``), so that a slow spell
+    of a shared machine hits all contenders alike; the figure is the median over rounds."""
+    rows = []
+    for batch_size in batch_sizes:
+        per_process = {name: [] for name in names}
+        for _ in range(processes):
+            for name in names:
+                per_process[name].append(run_fresh(script, ["--only", name, "--batch", str(batch_size), *extra]))
+        rows.append({"batch": batch_size, **{n: statistics.median(t) for n, t in per_process.items()}})
+    return rows
+
+
+def machine_line(torch: object) -> str:
+    """Date, machine, cores and library versions, for the head of a results table."""
+    import datetime  # noqa: PLC0415
+    import platform  # noqa: PLC0415
+
+    import numpy  # noqa: PLC0415
+
+    peer = f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads" if torch else "PyTorch not installed"
+    return f"{datetime.date.today()} · {platform.machine()} · {os.cpu_count()} cores · NumPy {numpy.__version__} · {peer}"

@@ -14,11 +14,8 @@ Usage: python benchmarks/bbb_step.py [--quick] [--cupy] [--processes N]
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
-import statistics
 import sys
 from pathlib import Path
 
@@ -26,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minibayes as mb  # noqa: E402
-from benchmarks._timing import median_step_seconds, run_fresh  # noqa: E402
+from benchmarks._timing import machine_line, median_step_seconds, run_fresh, step_times_in_turns  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
 from minibayes.models import bbb_objective, categorical_log_likelihood  # noqa: E402
 from minibayes.nn import functional as F  # noqa: E402
@@ -175,16 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     names = ["minibayes", "torch", "minibayes_local", "torch_local", "floor"]
     if args.cupy:
         names += ["minibayes_cupy", "torch_cuda"]
-    rows = []
-    for batch_size in (128, 1024):
-        per_process = {name: [] for name in names}
-        for _ in range(args.processes):
-            for name in names:
-                per_process[name].append(run_fresh(__file__, ["--only", name, "--batch", str(batch_size)]
-                                                   + (["--quick"] if args.quick else [])))
-        rows.append({"batch": batch_size, **{n: statistics.median(t) for n, t in per_process.items()}})
-    print(f"{datetime.date.today()} · {platform.machine()} · {threads} cores · NumPy {np.__version__} · "
-          f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    rows = step_times_in_turns(__file__, names, (128, 1024), args.processes, ["--quick"] if args.quick else [])
+    print(machine_line(torch) + "\n")
     print("| batch | sampling | minibayes (NumPy) | PyTorch CPU | minibayes / PyTorch | floor (MLP step + draws) |"
           "\n|---|---|---|---|---|---|")
     for r in rows:

@@ -12,10 +12,8 @@ Usage: python benchmarks/mc_predict.py [--quick] [--cupy] [--processes N] [--ima
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -25,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minibayes as mb  # noqa: E402
-from benchmarks._timing import median_step_seconds, run_fresh  # noqa: E402
+from benchmarks._timing import machine_line, run_fresh  # noqa: E402
 from minibayes import nn  # noqa: E402
 from minibayes.data import images_to_float, load_fashion_mnist_or_small  # noqa: E402
 from minibayes.models import predict_mc  # noqa: E402
@@ -130,8 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             per_process[name].append(run_fresh(__file__, ["--only", name, "--images", str(images)]
                                                + (["--quick"] if args.quick else [])))
     times = {name: statistics.median(values) for name, values in per_process.items()}
-    print(f"{datetime.date.today()} · {platform.machine()} · {threads} cores · NumPy {np.__version__} · "
-          f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads · {images} images x T = {T}\n")
+    print(f"{machine_line(torch)} · {images} images x T = {T}\n")
     print("| minibayes (NumPy) | PyTorch CPU | minibayes / PyTorch |\n|---|---|---|")
     print(f"| {times['minibayes']:.2f} s | {times['torch']:.2f} s | {times['minibayes'] / times['torch']:.2f}x |")
     if args.cupy:

@@ -15,10 +15,8 @@ Usage: python benchmarks/vae_step.py [--quick] [--cupy] [--processes N] [--epoch
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -28,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minibayes as mb  # noqa: E402
-from benchmarks._timing import median_step_seconds, run_fresh  # noqa: E402
+from benchmarks._timing import machine_line, median_step_seconds, run_fresh, step_times_in_turns  # noqa: E402
 from minibayes import optim  # noqa: E402
 from minibayes.data import images_to_float, load_fashion_mnist_or_small  # noqa: E402
 from minibayes.models import make_mlp_vae  # noqa: E402
@@ -199,17 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     names = ["minibayes", "torch"] + (["minibayes_cupy", "torch_cuda"] if args.cupy else [])
-    rows = []
-    for batch_size in (128, 1024):
-        per_process = {name: [] for name in names}
-        for _ in range(args.processes):
-            for name in names:
-                per_process[name].append(run_fresh(__file__, ["--only", name, "--batch", str(batch_size)]
-                                                   + (["--quick"] if args.quick else [])))
-        rows.append({"batch": batch_size, **{n: statistics.median(t) for n, t in per_process.items()}})
-
-    print(f"{datetime.date.today()} · {platform.machine()} · {threads} cores · NumPy {np.__version__} · "
-          f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    rows = step_times_in_turns(__file__, names, (128, 1024), args.processes, ["--quick"] if args.quick else [])
+    print(machine_line(torch) + "\n")
     print("| batch | minibayes (NumPy) | PyTorch CPU | minibayes / PyTorch |\n|---|---|---|---|")
     for r in rows:
         print(f"| {r['batch']} | {r['minibayes'] * 1e3:.2f} ms | {r['torch'] * 1e3:.2f} ms | "
