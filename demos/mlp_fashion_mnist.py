@@ -34,30 +34,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import minibayes as mb  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
-from minibayes.data import DataLoader, images_to_float, load_fashion_mnist, load_fashion_mnist_or_small  # noqa: E402
+from minibayes.data import DataLoader  # noqa: E402
 from minibayes.nn import functional as F  # noqa: E402
 from minibayes.train import fit  # noqa: E402
 
-# Sizes of the subset shipped with minibayes (minibayes.data.mnist): how the demo tells which set it got.
-SMALL_SIZES = (2000, 500)
+from demos._fashion_mnist import load_data  # noqa: E402
+
 COLUMNS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds")
 
 
 def make_model() -> nn.Sequential:
     """784-400-400-10 with ReLU, He-initialised (Dense's default, suited to ReLU)."""
     return nn.Sequential(nn.Dense(784, 400), nn.ReLU(), nn.Dense(400, 400), nn.ReLU(), nn.Dense(400, 10))
-
-
-def load_data(quick: bool, path: str | None) -> tuple[tuple, tuple, str]:
-    """(train images, labels), (test images, labels) as host float32 (N, 784) / int64 (N,), and "full" or "small"."""
-    if quick:
-        splits = [load_fashion_mnist(split, subset="small") for split in ("train", "test")]
-    else:
-        # Falls back to the shipped subset, with a notice on stderr, when the full set is missing.
-        splits = [load_fashion_mnist_or_small(split, path=path) for split in ("train", "test")]
-    source = "small" if tuple(len(labels) for _, labels in splits) == SMALL_SIZES else "full"
-    (train_images, train_labels), (test_images, test_labels) = splits
-    return (images_to_float(train_images), train_labels), (images_to_float(test_images), test_labels), source
 
 
 def evaluate(model: nn.Module, loader: DataLoader) -> tuple[float, float]:

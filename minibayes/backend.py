@@ -50,7 +50,7 @@ __all__ = [
     "on_backend_of",
     "set_default_dtype",
     "get_default_dtype",
-    "seed",
+    "seed", "seeded",
     "rng",
     "cupy_available",
     "device_info",
@@ -250,6 +250,28 @@ def rng(backend: str | None = None) -> object:
         generator = _module_for(name).random.default_rng(_config.seed_value)
         _config.rngs[name] = generator
     return generator
+
+
+@contextlib.contextmanager
+def seeded(value: int) -> Iterator[object]:
+    """Inside the block, this thread's generator for the active backend is a fresh one seeded with
+    ``value``; afterwards the previous generator comes back where it was.
+
+    For reproducible draws that leave the caller's random stream alone (``predict_mc(seed=...)``
+    in an evaluation callback must not replay the same noise into every later training step).
+    """
+    if not isinstance(value, (int, numpy.integer)) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"seeded: value must be a non-negative int, got {value!r}")
+    name = _config.name
+    previous = _config.rngs.get(name)
+    _config.rngs[name] = generator = _module_for(name).random.default_rng(int(value))
+    try:
+        yield generator
+    finally:
+        if previous is None:
+            _config.rngs.pop(name, None)
+        else:
+            _config.rngs[name] = previous
 
 
 # --------------------------------------------------------------------------- info

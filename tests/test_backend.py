@@ -251,3 +251,18 @@ def test_lazy_attributes_are_listed_and_unknown_ones_say_so():
             mb.flows  # noqa: B018
     else:
         assert mb.flows.__name__ == "minibayes.flows"
+
+
+def test_seeded_draws_reproducibly_and_gives_the_stream_back():
+    mb.seed(5)
+    first = mb.backend.rng().random(2)
+    with mb.backend.seeded(9) as generator:
+        inside = generator.random(3)
+        assert mb.backend.rng() is generator
+    np.testing.assert_array_equal(inside, np.random.default_rng(9).random(3))
+    # the outer stream continues where it stopped, untouched by the block
+    np.testing.assert_array_equal(mb.backend.rng().random(2), np.random.default_rng(5).random(4)[2:])
+    np.testing.assert_array_equal(first, np.random.default_rng(5).random(2))
+    with pytest.raises(ValueError, match="seeded: value"):
+        with mb.backend.seeded(-1):
+            pass

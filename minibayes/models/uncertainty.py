@@ -18,6 +18,7 @@ Classification, pass t giving probabilities p_t:
 
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple
 
 from .. import backend
@@ -108,7 +109,9 @@ def predict_mc(model: Module, x: object, T: int = 100, *, task: str = "regressio
     noise_variance : float
         Known observation noise for ``output="mean"``.
     seed : int, optional
-        Reseeds the backend generator first (``minibayes.seed``): the same seed, the same draws.
+        Draw from a generator seeded with it (``backend.seeded``): the same seed, the same draws,
+        and the caller's random stream is left where it was. Without it, the backend generator
+        (``minibayes.seed``) is used.
 
     Returns
     -------
@@ -130,9 +133,8 @@ def predict_mc(model: Module, x: object, T: int = 100, *, task: str = "regressio
     parameters = list(model.parameters())
     dtype = parameters[0].dtype if parameters else backend.get_default_dtype()
     x = Tensor(backend.asarray(data, dtype=dtype))
-    if seed is not None:
-        backend.seed(seed)
-    with no_grad(), stochastic():
+    stream = contextlib.nullcontext() if seed is None else backend.seeded(seed)
+    with no_grad(), stochastic(), stream:
         outputs = _passes(model, x, T)
     xp = backend.array_module(outputs)
     if task == "classification":

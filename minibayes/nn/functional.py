@@ -11,6 +11,7 @@ import numpy
 
 from .. import backend
 from ..autograd import ops
+from ..autograd.numerics import HALF_LOG_2PI
 from ..autograd.tensor import Tensor, as_tensor
 
 __all__ = [
@@ -130,7 +131,7 @@ def gaussian_nll(target: object, mean: object, log_var: object, reduction: str =
     exponent = ops.where(zero, -math.inf, 2 * ops.log(ops.abs(stand_in)) - log_var)
     loss = 0.5 * ops.exp(exponent) + 0.5 * log_var
     if full:
-        loss = loss + 0.5 * math.log(2 * math.pi)
+        loss = loss + HALF_LOG_2PI
     return _reduce(loss, reduction)
 
 

@@ -69,8 +69,11 @@ def test_sampling_is_controlled_independently_of_the_mode_and_seedable():
     with mb.no_grad():
         first, second = model(X).numpy(), model(X).numpy()
     np.testing.assert_array_equal(first, second)                      # eval mode: deterministic
+    mb.seed(3)
     a, b = predict_mc(model, X, 5, seed=7), predict_mc(model, X, 5, seed=7)
     np.testing.assert_array_equal(a.samples, b.samples)
+    # the caller's stream is left where it was: the next draw is the first of mb.seed(3)
+    np.testing.assert_array_equal(mb.backend.rng().random(3), np.random.default_rng(3).random(3))
     assert np.ptp(a.samples, axis=0).max() > 0                         # eval mode, yet sampling
     assert not model.training
     bayesian = nn.Sequential(nn.BayesianDense(3, 2, dtype="float64")).eval()
