@@ -10,6 +10,14 @@ leaves a fitted estimator as it was.
     check_scalar(value, "tol", float, min_value=0.0)
     check_random_state(random_state, like=X)   -> a Generator of X's backend
     check_is_fitted(estimator, "means_")
+    check_inputs(X), check_targets(y, n)      -> the supervised models' X and y, in float64
+
+One dtype policy. Every check returns a floating array on the active backend; integers, booleans
+and object arrays of numbers become float64. Float input keeps its precision (float32 stays float32:
+the mixtures, K-means and PCA are stable in single precision and twice as fast) unless the estimator
+needs float64, which it states by its check: the supervised models (linear, logistic, GP and the
+bases) go through ``check_inputs``/``check_targets``, which upcast to float64 because the evidence
+and the Cholesky factors of near-singular precision matrices need the digits.
 """
 
 from __future__ import annotations
@@ -29,6 +37,12 @@ __all__ = [
     "check_random_state",
     "check_is_fitted",
     "check_n_features",
+    "check_fitted_input",
+    "check_inputs",
+    "check_fitted_inputs",
+    "check_targets",
+    "check_binary_targets",
+    "check_precision",
 ]
 
 
@@ -203,3 +217,59 @@ def check_fitted_input(estimator: object, fitted_attribute: str, X: object, name
     check_n_features(X, estimator.n_features_in_ if n_features is None else n_features, name,
                      type(estimator).__name__)
     return X
+
+
+# --------------------------------------------------------------------------- supervised models
+# The linear models, the logistic model, the GP and the bases: float64 always (the dtype policy in the
+# module docstring), a 1-D X as n samples of one feature, targets matched against X.
+
+
+def check_inputs(X: object, name: str = "X") -> object:
+    """``X`` as a finite float64 backend array of shape (n_samples, n_features).
+
+    A 1-D ``X`` of shape (n,) is taken as n samples of a single feature.
+    """
+    ndim = getattr(X, "ndim", None)  # arrays, Tensors and sparse matrices
+    if ndim is None:
+        try:
+            # Nested lists and other array-likes: numpy.asarray goes through __array__, where
+            # numpy.ndim would call __array_function__, which an array-like need not support.
+            X = numpy.asarray(X)
+            ndim = X.ndim
+        except (ValueError, TypeError):  # ragged: let check_array say so
+            ndim = 2
+    if ndim == 1:
+        return check_array(X, name, ndim=1, dtype=numpy.float64).reshape(-1, 1)
+    return check_array(X, name, ndim=2, dtype=numpy.float64)
+
+
+def check_fitted_inputs(X: object, n_features: int, name: str = "X", owner: str = "the estimator") -> object:
+    """``check_inputs`` plus the number of features the estimator (``owner``) was fitted with."""
+    X = check_inputs(X, name)
+    check_n_features(X, n_features, name, owner)
+    return X
+
+
+def check_targets(t: object, n_samples: int, name: str = "t") -> object:
+    """``t`` as a finite float64 backend vector of shape (n_samples,)."""
+    if t is None:
+        raise ValueError(f"this estimator requires {name} to be passed, but the target {name} is None")
+    t = check_array(t, name, ndim=1, dtype=numpy.float64)
+    if t.shape[0] != n_samples:
+        raise ValueError(
+            f"X and {name} have different numbers of samples: {n_samples} and {t.shape[0]}"
+        )
+    return t
+
+
+def check_binary_targets(t: object, n_samples: int, name: str = "t") -> object:
+    """Class labels in {0, 1} (ints, bools or floats equal to 0 or 1) as a float64 vector."""
+    t = check_targets(t, n_samples, name)
+    if not bool(((t == 0) | (t == 1)).all()):
+        raise ValueError(f"{name} must hold the class labels 0 and 1 only")
+    return t
+
+
+def check_precision(value: object, name: str) -> float:
+    """A finite, strictly positive real number (a precision, a variance, a scale)."""
+    return float(check_scalar(value, name, float, min_value=0.0, include_min=False))

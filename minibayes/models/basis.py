@@ -20,8 +20,7 @@ import numpy
 
 from .. import backend
 from ..autograd import numerics
-from ._linear_validation import check_inputs, check_precision
-from ._validation import check_scalar
+from ._validation import check_inputs, check_precision, check_scalar
 
 __all__ = ["IdentityBasis", "PolynomialBasis", "GaussianBasis", "SigmoidalBasis"]
 

@@ -34,10 +34,9 @@ import math
 import numpy
 
 from .. import backend
-from ._linear_validation import check_fitted_inputs, check_inputs, check_targets
 from ._estimator import Regressor
 from ._scaling import largest_magnitude, power_of_two_scale
-from ._validation import check_is_fitted, check_scalar
+from ._validation import check_fitted_inputs, check_inputs, check_is_fitted, check_scalar, check_targets
 from .evidence import EvidenceSpectrum
 
 __all__ = ["BayesianRidge"]

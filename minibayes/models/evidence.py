@@ -14,10 +14,14 @@ from typing import Callable
 
 from .. import backend
 from ..autograd.numerics import LOG_2PI, cho_solve, cholesky, half_log_det_cholesky
-from ._linear_validation import check_inputs, check_precision, check_targets, eye_like
+from ._validation import check_inputs, check_precision, check_targets
 
 __all__ = ["log_evidence", "EvidenceSpectrum"]
 
+
+def eye_like(square: object) -> object:
+    """The identity of a square array's size, dtype and backend."""
+    return backend.array_module(square).eye(square.shape[0], dtype=square.dtype)
 
 
 def log_evidence(Phi: object, t: object, alpha: float, beta: float) -> float:

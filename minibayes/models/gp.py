@@ -24,10 +24,12 @@ from .. import backend
 from ..autograd import numerics
 from ..autograd.ops import cholesky, diag, exp, getitem, log, solve_triangular
 from ..autograd.tensor import Tensor
-from ._linear_validation import check_fitted_inputs, check_inputs, check_precision, check_targets
 from ._estimator import Regressor
 from ._scaling import largest_magnitude, power_of_two_scale
-from ._validation import check_is_fitted, check_random_state, check_scalar
+from ._validation import (
+    check_fitted_inputs, check_inputs, check_is_fitted, check_precision, check_random_state, check_scalar,
+    check_targets,
+)
 from .kernels import RBF, _Kernel
 
 __all__ = ["GaussianProcessRegressor", "log_marginal_likelihood"]

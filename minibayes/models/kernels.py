@@ -17,7 +17,7 @@ import numpy
 from .. import backend
 from ..autograd.ops import exp, getitem
 from ..autograd.tensor import Tensor
-from ._linear_validation import check_precision
+from ._validation import check_precision
 
 __all__ = ["RBF", "Linear", "Sum"]
 

@@ -25,13 +25,13 @@ import numpy
 
 from .. import backend
 from ..autograd import numerics
-from ._linear_validation import (
-    check_fitted_inputs, check_inputs, check_precision, check_targets, eye_like,
-)
 from ._estimator import Regressor
-from ._validation import ConvergenceWarning, check_array, check_is_fitted, check_random_state, check_scalar
+from ._validation import (
+    ConvergenceWarning, check_array, check_fitted_inputs, check_inputs, check_is_fitted, check_precision,
+    check_random_state, check_scalar, check_targets,
+)
 from .basis import IdentityBasis
-from .evidence import EvidenceSpectrum, log_evidence
+from .evidence import EvidenceSpectrum, eye_like, log_evidence
 
 __all__ = [
     "least_squares", "linear_gaussian_marginal", "linear_gaussian_conditional", "log_evidence",

@@ -20,11 +20,11 @@ import numpy
 
 from .. import backend
 from ..autograd import numerics
-from ._linear_validation import (
-    check_binary_targets, check_fitted_inputs, check_inputs, check_precision,
-)
 from ._estimator import Classifier
-from ._validation import ConvergenceWarning, check_array, check_is_fitted, check_random_state, check_scalar
+from ._validation import (
+    ConvergenceWarning, check_array, check_binary_targets, check_fitted_inputs, check_inputs, check_is_fitted,
+    check_precision, check_random_state, check_scalar,
+)
 from .basis import IdentityBasis
 
 __all__ = [
