@@ -16,6 +16,8 @@ from minibayes.models import (
 )
 from minibayes.models.basis import IdentityBasis
 
+from ..module_gradcheck import module_gradcheck
+
 # A small, correlated design and a prior that matters: the mean-field variances 1 / (S_N^-1)_ii are
 # 0.42 x the exact marginal variances (S_N)_ii for the correlated pair, and the prior pulls the
 # posterior mean far from least squares, so a wrong factor in the KL or a q that matched the
@@ -156,11 +158,11 @@ def test_forward_gradients_pass_gradcheck_with_fixed_noise():
                                      posterior_rho_init=(-2.0, -1.0))
             model = nn.Sequential(layer, nn.Tanh())
 
-            def loss(*parameters):
+            def loss():
                 mb.seed(7)                      # the same eps at every evaluation
                 return bbb_objective(model, x, np.zeros((5, 2)), gaussian_likelihood(0.3), 50).loss
 
-            assert mb.gradcheck(loss, list(model.parameters()))
+            assert module_gradcheck(model, loss)
 
 
 def test_sigma_is_a_stable_softplus_of_rho():
