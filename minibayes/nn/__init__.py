@@ -8,13 +8,15 @@ from .bayesian import (
 from .conv import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d
 from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, mc_dropout, stochastic
 from .normalization import BatchNorm1d, BatchNorm2d, batch_norm
+from .recurrent import LSTMCell, Recurrent, RNNCell, detach_state, truncated_sequences
 from .module import Module, Parameter, Sequential
 from .priors import GaussianPrior, ScaleMixturePrior
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Dense", "Dropout", "Flatten", "LeakyReLU", "ReLU", "Sigmoid",
     "Softplus", "Tanh", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
-    "BatchNorm1d", "BatchNorm2d", "batch_norm", "mc_dropout", "stochastic", "functional", "init",
+    "BatchNorm1d", "BatchNorm2d", "batch_norm",
+    "RNNCell", "LSTMCell", "Recurrent", "detach_state", "truncated_sequences", "mc_dropout", "stochastic", "functional", "init",
     "BayesianDense", "log_softplus", "GaussianPrior", "ScaleMixturePrior", "bayesian_layers", "model_kl", "kl_per_layer",
     "posterior_kl", "variational_parameter_count", "signal_to_noise", "prune", "posterior_mean",
 ]
