@@ -2,8 +2,8 @@
 
 from . import functional, init
 from .bayesian import (
-    BayesianDense, bayesian_layers, kl_per_layer, log_softplus, model_kl, posterior_kl, posterior_mean, prune,
-    signal_to_noise, variational_parameter_count,
+    BayesianDense, BayesianLayer, bayesian_layers, kl_per_layer, log_softplus, model_kl, posterior_kl, posterior_mean,
+    prune, signal_to_noise, variational_parameter_count,
 )
 from .conv import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d
 from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, mc_dropout, stochastic
@@ -17,6 +17,7 @@ __all__ = [
     "Softplus", "Tanh", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
     "BatchNorm1d", "BatchNorm2d", "batch_norm",
     "RNNCell", "LSTMCell", "Recurrent", "detach_state", "truncated_sequences", "mc_dropout", "stochastic", "functional", "init",
-    "BayesianDense", "log_softplus", "GaussianPrior", "ScaleMixturePrior", "bayesian_layers", "model_kl", "kl_per_layer",
+    "BayesianLayer", "BayesianDense", "log_softplus", "GaussianPrior", "ScaleMixturePrior", "bayesian_layers", "model_kl",
+    "kl_per_layer",
     "posterior_kl", "variational_parameter_count", "signal_to_noise", "prune", "posterior_mean",
 ]

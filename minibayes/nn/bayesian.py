@@ -24,7 +24,7 @@ from .module import Module, Parameter
 from .priors import GaussianPrior, ScaleMixturePrior
 
 __all__ = [
-    "BayesianDense", "log_softplus", "bayesian_layers", "model_kl", "kl_per_layer", "posterior_kl", "variational_parameter_count",
+    "BayesianLayer", "BayesianDense", "log_softplus", "bayesian_layers", "model_kl", "kl_per_layer", "posterior_kl", "variational_parameter_count",
     "signal_to_noise", "prune", "posterior_mean",
 ]
 
@@ -48,7 +48,120 @@ def _positive_int(value: object, name: str) -> int:
     return value
 
 
-class BayesianDense(Module):
+class BayesianLayer(Module):
+    """Base of the mean-field Gaussian layers: q(w) = N(mu, softplus(rho)^2) for a weight of any shape and
+    an optional bias, their KL to the prior (Blundell et al. 2015, eqs. 1-6) and the pruning mask.
+
+    Subclasses call ``_init_posterior`` in ``__init__`` and define ``forward``; ``bayesian_layers``,
+    ``model_kl`` and ``prune`` see every subclass (BayesianDense, nn.BayesianConv2d, nn.BayesianLSTMCell).
+    """
+
+    local_reparameterisation = False  # True: noise per example (``predict_mc`` then tiles the inputs)
+
+    def _init_posterior(self, weight_mu: object, bias_size: int | None, prior: object,
+                        posterior_rho_init: tuple[float, float], dtype: object) -> None:
+        """weight_mu, weight_rho (the shape of ``weight_mu``), bias_mu = 0 and bias_rho of shape (bias_size,)."""
+        layer = type(self).__name__
+        prior = GaussianPrior(1.0) if prior is None else prior
+        if not isinstance(prior, (GaussianPrior, ScaleMixturePrior)):
+            raise TypeError(f"{layer}: prior must be a GaussianPrior or ScaleMixturePrior, got {prior!r}")
+        low, high = posterior_rho_init
+        if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+            raise ValueError(f"{layer}: posterior_rho_init must be (low, high) finite with low <= high, "
+                             f"got {posterior_rho_init!r}")
+        generator = backend.rng()
+
+        def rho(shape):
+            return generator.uniform(low, high, size=shape).astype(dtype)
+
+        self.prior = prior
+        self.weight_mu = Parameter(weight_mu)
+        self.weight_rho = Parameter(rho(tuple(weight_mu.shape)))
+        self.bias_mu = Parameter(backend.xp().zeros(bias_size, dtype=dtype)) if bias_size else None
+        self.bias_rho = Parameter(rho((bias_size,))) if bias_size else None
+        self.sampling = True          # False: the posterior means even when forced (``posterior_mean``)
+        self.weight_mask = None       # 0/1 array of the weights kept by ``prune``
+        self._last_sample = None      # (weight, weight eps, bias, bias eps) of the last weight-sampling pass
+
+    def _sampling_now(self) -> bool:
+        """Draw weights in training mode or inside ``nn.stochastic()``, never inside ``posterior_mean``."""
+        return self.sampling and (self.training or sampling_forced())
+
+    def _draw(self) -> tuple[Tensor, Tensor | None]:
+        """One draw w = mu + sigma * eps (eq. 3) of the weight and the bias, remembered for the Monte Carlo KL."""
+        generator, dtype = backend.rng(), self.weight_mu.dtype
+        eps_w = Tensor(generator.standard_normal(self.weight_mu.shape, dtype=dtype))
+        weight = self._masked(self.weight_mu + self.weight_sigma() * eps_w)
+        bias = eps_b = None
+        if self.bias_mu is not None:
+            eps_b = Tensor(generator.standard_normal(self.bias_mu.shape, dtype=dtype))
+            bias = self.bias_mu + self.bias_sigma() * eps_b
+        self._last_sample = (weight, eps_w, bias, eps_b)
+        return weight, bias
+
+    # ------------------------------------------------------------------ the posterior
+    def weight_sigma(self) -> Tensor:
+        """sigma = softplus(rho) = log(1 + e^rho), computed stably (no overflow; its log is ``log_softplus``)."""
+        return ops.softplus(self.weight_rho)
+
+    def bias_sigma(self) -> Tensor | None:
+        return None if self.bias_rho is None else ops.softplus(self.bias_rho)
+
+    def _masked(self, weight: Tensor) -> Tensor:
+        return weight if self.weight_mask is None else weight * Tensor(self.weight_mask)
+
+    # ------------------------------------------------------------------ KL(q || P)
+    def _groups(self) -> list[tuple[Tensor, Tensor, Tensor, object]]:
+        """(mu, sigma, log sigma, mask) of the weights and of the bias."""
+        groups = [(self.weight_mu, self.weight_sigma(), log_softplus(self.weight_rho), self.weight_mask)]
+        if self.bias_mu is not None:
+            groups.append((self.bias_mu, self.bias_sigma(), log_softplus(self.bias_rho), None))
+        return groups
+
+    def kl(self, method: str = "auto") -> Tensor:
+        """KL(q(w) || P(w)) summed over every weight and bias of the layer (pruned weights excluded).
+
+        ``"closed_form"`` (Gaussian prior) or ``"monte_carlo"``: the one-sample estimate
+        log q(w) - log P(w) at the weights of the last forward pass (Blundell eq. 2; a fresh draw
+        when there is none, e.g. with local reparameterisation); ``"auto"`` takes the closed
+        form where the prior has one.
+        """
+        if method not in KL_METHODS:
+            raise ValueError(f"{type(self).__name__}.kl: method must be one of {KL_METHODS}, got {method!r}")
+        if method == "auto":
+            method = "closed_form" if self.prior.has_closed_form_kl else "monte_carlo"
+        if method == "closed_form":
+            if not self.prior.has_closed_form_kl:
+                raise ValueError(f"{type(self).__name__}.kl: {self.prior!r} has no closed-form KL; use method='monte_carlo'")
+            total = None
+            for mu, sigma, log_sigma, mask in self._groups():
+                elementwise = self.prior.kl(mu, sigma, log_sigma)
+                part = (elementwise if mask is None else elementwise * Tensor(mask)).sum()
+                total = part if total is None else total + part
+            return total
+        return self._monte_carlo_kl()
+
+    def _monte_carlo_kl(self) -> Tensor:
+        sample = self._last_sample
+        if sample is None:
+            generator, dtype = backend.rng(), self.weight_mu.dtype
+            eps_w = Tensor(generator.standard_normal(self.weight_mu.shape, dtype=dtype))
+            eps_b = None if self.bias_mu is None else Tensor(generator.standard_normal(self.bias_mu.shape, dtype=dtype))
+            weight = self.weight_mu + self.weight_sigma() * eps_w
+            bias = None if eps_b is None else self.bias_mu + self.bias_sigma() * eps_b
+            sample = (weight, eps_w, bias, eps_b)
+        weight, eps_w, bias, eps_b = sample
+        total = None
+        for (mu, sigma, log_sigma, mask), w, eps in zip(self._groups(), (weight, bias), (eps_w, eps_b)):
+            # log N(w | mu, sigma^2) with (w - mu) / sigma = eps exactly.
+            log_q = -0.5 * eps * eps - log_sigma - HALF_LOG_2PI
+            elementwise = log_q - self.prior.log_prob(w)
+            part = (elementwise if mask is None else elementwise * Tensor(mask)).sum()
+            total = part if total is None else total + part
+        return total
+
+
+class BayesianDense(BayesianLayer):
     """z = x W + b with W, b ~ q = N(mu, softplus(rho)^2) elementwise (Blundell et al. 2015, eqs. 3-6).
 
     Parameters
@@ -84,39 +197,11 @@ class BayesianDense(Module):
         super().__init__()
         in_features = _positive_int(in_features, "in_features")
         out_features = _positive_int(out_features, "out_features")
-        prior = GaussianPrior(1.0) if prior is None else prior
-        if not isinstance(prior, (GaussianPrior, ScaleMixturePrior)):
-            raise TypeError(f"BayesianDense: prior must be a GaussianPrior or ScaleMixturePrior, got {prior!r}")
-        low, high = posterior_rho_init
-        if not (math.isfinite(low) and math.isfinite(high) and low <= high):
-            raise ValueError(f"BayesianDense: posterior_rho_init must be (low, high) finite with low <= high, "
-                             f"got {posterior_rho_init!r}")
         dtype = backend.get_default_dtype() if dtype is None else dtype
-        generator = backend.rng()
-
-        def rho(shape):
-            return generator.uniform(low, high, size=shape).astype(dtype)
-
         self.in_features, self.out_features = in_features, out_features
-        self.prior, self.local_reparameterisation = prior, bool(local_reparameterisation)
-        self.weight_mu = Parameter(initializers.resolve(init)((in_features, out_features), dtype))
-        self.weight_rho = Parameter(rho((in_features, out_features)))
-        self.bias_mu = Parameter(backend.xp().zeros(out_features, dtype=dtype)) if bias else None
-        self.bias_rho = Parameter(rho((out_features,))) if bias else None
-        self.sampling = True          # False: the posterior means even when forced (``posterior_mean``)
-        self.weight_mask = None       # 0/1 array of the weights kept by ``prune``
-        self._last_sample = None      # (weight, weight eps, bias, bias eps) of the last weight-sampling pass
-
-    # ------------------------------------------------------------------ the posterior
-    def weight_sigma(self) -> Tensor:
-        """sigma = softplus(rho) = log(1 + e^rho), computed stably (no overflow; its log is ``log_softplus``)."""
-        return ops.softplus(self.weight_rho)
-
-    def bias_sigma(self) -> Tensor | None:
-        return None if self.bias_rho is None else ops.softplus(self.bias_rho)
-
-    def _masked(self, weight: Tensor) -> Tensor:
-        return weight if self.weight_mask is None else weight * Tensor(self.weight_mask)
+        self.local_reparameterisation = bool(local_reparameterisation)
+        weight_mu = initializers.resolve(init)((in_features, out_features), dtype)
+        self._init_posterior(weight_mu, out_features if bias else None, prior, posterior_rho_init, dtype)
 
     def forward(self, x: object) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(backend.asarray(x, dtype=self.weight_mu.dtype))
@@ -124,77 +209,20 @@ class BayesianDense(Module):
             raise ValueError(f"BayesianDense: x must have shape (..., {self.in_features}), got {x.shape}")
         # Like Dropout: draws in training mode or inside ``nn.stochastic()``, the posterior means
         # in eval mode (a deterministic prediction), never inside ``posterior_mean``.
-        if not (self.sampling and (self.training or sampling_forced())):
+        if not self._sampling_now():
             self._last_sample = None
             return ops.linear(x, self._masked(self.weight_mu), self.bias_mu)
-        generator, dtype = backend.rng(), self.weight_mu.dtype
         if self.local_reparameterisation:
             self._last_sample = None
             sigma_w = self._masked(self.weight_sigma())
             mean = ops.linear(x, self._masked(self.weight_mu), self.bias_mu)
             sigma_b = self.bias_sigma()
             variance = ops.linear(x * x, sigma_w * sigma_w, None if sigma_b is None else sigma_b * sigma_b)
-            eps = Tensor(generator.standard_normal(mean.shape, dtype=dtype))
+            eps = Tensor(backend.rng().standard_normal(mean.shape, dtype=mean.dtype))
             # tiny keeps sqrt differentiable where the variance is exactly 0 (x = 0, no bias).
-            return mean + ops.sqrt(variance + float(backend.xp().finfo(dtype).tiny)) * eps
-        eps_w = Tensor(generator.standard_normal(self.weight_mu.shape, dtype=dtype))
-        weight = self._masked(self.weight_mu + self.weight_sigma() * eps_w)
-        bias = eps_b = None
-        if self.bias_mu is not None:
-            eps_b = Tensor(generator.standard_normal(self.bias_mu.shape, dtype=dtype))
-            bias = self.bias_mu + self.bias_sigma() * eps_b
-        self._last_sample = (weight, eps_w, bias, eps_b)
+            return mean + ops.sqrt(variance + float(backend.xp().finfo(mean.dtype).tiny)) * eps
+        weight, bias = self._draw()
         return ops.linear(x, weight, bias)
-
-    # ------------------------------------------------------------------ KL(q || P)
-    def _groups(self) -> list[tuple[Tensor, Tensor, Tensor, object]]:
-        """(mu, sigma, log sigma, mask) of the weights and of the bias."""
-        groups = [(self.weight_mu, self.weight_sigma(), log_softplus(self.weight_rho), self.weight_mask)]
-        if self.bias_mu is not None:
-            groups.append((self.bias_mu, self.bias_sigma(), log_softplus(self.bias_rho), None))
-        return groups
-
-    def kl(self, method: str = "auto") -> Tensor:
-        """KL(q(w) || P(w)) summed over every weight and bias of the layer (pruned weights excluded).
-
-        ``"closed_form"`` (Gaussian prior) or ``"monte_carlo"``: the one-sample estimate
-        log q(w) - log P(w) at the weights of the last forward pass (Blundell eq. 2; a fresh draw
-        when there is none, e.g. with local reparameterisation); ``"auto"`` takes the closed
-        form where the prior has one.
-        """
-        if method not in KL_METHODS:
-            raise ValueError(f"BayesianDense.kl: method must be one of {KL_METHODS}, got {method!r}")
-        if method == "auto":
-            method = "closed_form" if self.prior.has_closed_form_kl else "monte_carlo"
-        if method == "closed_form":
-            if not self.prior.has_closed_form_kl:
-                raise ValueError(f"BayesianDense.kl: {self.prior!r} has no closed-form KL; use method='monte_carlo'")
-            total = None
-            for mu, sigma, log_sigma, mask in self._groups():
-                elementwise = self.prior.kl(mu, sigma, log_sigma)
-                part = (elementwise if mask is None else elementwise * Tensor(mask)).sum()
-                total = part if total is None else total + part
-            return total
-        return self._monte_carlo_kl()
-
-    def _monte_carlo_kl(self) -> Tensor:
-        sample = self._last_sample
-        if sample is None:
-            generator, dtype = backend.rng(), self.weight_mu.dtype
-            eps_w = Tensor(generator.standard_normal(self.weight_mu.shape, dtype=dtype))
-            eps_b = None if self.bias_mu is None else Tensor(generator.standard_normal(self.bias_mu.shape, dtype=dtype))
-            weight = self.weight_mu + self.weight_sigma() * eps_w
-            bias = None if eps_b is None else self.bias_mu + self.bias_sigma() * eps_b
-            sample = (weight, eps_w, bias, eps_b)
-        weight, eps_w, bias, eps_b = sample
-        total = None
-        for (mu, sigma, log_sigma, mask), w, eps in zip(self._groups(), (weight, bias), (eps_w, eps_b)):
-            # log N(w | mu, sigma^2) with (w - mu) / sigma = eps exactly.
-            log_q = -0.5 * eps * eps - log_sigma - HALF_LOG_2PI
-            elementwise = log_q - self.prior.log_prob(w)
-            part = (elementwise if mask is None else elementwise * Tensor(mask)).sum()
-            total = part if total is None else total + part
-        return total
 
     def extra_repr(self) -> str:
         return (f"{self.in_features}, {self.out_features}, bias={self.bias_mu is not None}, prior={self.prior!r}"
@@ -202,12 +230,12 @@ class BayesianDense(Module):
 
 
 # ---------------------------------------------------------------------- model-level tools
-def bayesian_layers(model: Module) -> list[tuple[str, BayesianDense]]:
+def bayesian_layers(model: Module) -> list[tuple[str, BayesianLayer]]:
     """(dotted name, layer) of every Bayesian layer in ``model``, in registration order."""
-    return [(name, module) for name, module in model.named_modules() if isinstance(module, BayesianDense)]
+    return [(name, module) for name, module in model.named_modules() if isinstance(module, BayesianLayer)]
 
 
-def _layers_or_raise(model: Module, caller: str) -> list[tuple[str, BayesianDense]]:
+def _layers_or_raise(model: Module, caller: str) -> list[tuple[str, BayesianLayer]]:
     layers = bayesian_layers(model)
     if not layers:
         raise ValueError(f"{caller}: model has no Bayesian layers")
@@ -228,11 +256,11 @@ def kl_per_layer(model: Module, method: str = "auto") -> dict[str, float]:
     return {name: layer.kl(method).item() for name, layer in _layers_or_raise(model, "kl_per_layer")}
 
 
-def posterior_kl(q: BayesianDense, p: BayesianDense) -> Tensor:
+def posterior_kl(q: BayesianLayer, p: BayesianLayer) -> Tensor:
     """KL(q || p) between the mean-field posteriors of two layers of the same shape (PRML (1.113) per weight):
     sum log(s_p / s_q) + (s_q^2 + (mu_q - mu_p)^2) / (2 s_p^2) - 1/2."""
-    if not isinstance(q, BayesianDense) or not isinstance(p, BayesianDense):
-        raise TypeError("posterior_kl: q and p must be BayesianDense layers")
+    if not isinstance(q, BayesianLayer) or not isinstance(p, BayesianLayer):
+        raise TypeError("posterior_kl: q and p must be Bayesian layers (BayesianDense, BayesianConv2d, ...)")
     if q.weight_mu.shape != p.weight_mu.shape or (q.bias_mu is None) != (p.bias_mu is None):
         raise ValueError(f"posterior_kl: layers differ in shape: {q.weight_mu.shape} and {p.weight_mu.shape}")
     total = None
