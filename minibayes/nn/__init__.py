@@ -7,7 +7,7 @@ from .bayesian import (
 )
 from .bayesian_conv import BayesianConv2d
 from .bayesian_recurrent import BayesianLSTMCell, truncated_sequence_loss
-from .conv import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d
+from .conv import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d, Unflatten
 from .layers import Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, mc_dropout, stochastic
 from .normalization import BatchNorm1d, BatchNorm2d, batch_norm
 from .recurrent import LSTMCell, Recurrent, RNNCell, detach_state, truncated_sequences
@@ -16,7 +16,7 @@ from .priors import GaussianPrior, ScaleMixturePrior
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Dense", "Dropout", "Flatten", "LeakyReLU", "ReLU", "Sigmoid",
-    "Softplus", "Tanh", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
+    "Softplus", "Tanh", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Unflatten",
     "BatchNorm1d", "BatchNorm2d", "batch_norm",
     "RNNCell", "LSTMCell", "Recurrent", "detach_state", "truncated_sequences",
     "BayesianConv2d", "BayesianLSTMCell", "truncated_sequence_loss", "mc_dropout", "stochastic", "functional", "init",

@@ -14,7 +14,7 @@ from ..autograd.tensor import Tensor
 from . import init as initializers
 from .module import Module, Parameter
 
-__all__ = ["Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "filter_init"]
+__all__ = ["Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Unflatten", "filter_init"]
 
 
 def _positive_int(value: object, name: str, layer: str) -> int:
@@ -147,3 +147,25 @@ class AvgPool2d(MaxPool2d):
 
     def _pool(self, x):
         return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class Unflatten(Module):
+    """(N, D) -> (N, *shape) with prod(shape) = D: flat vectors to images (decoders), the inverse of Flatten."""
+
+    def __init__(self, *shape: int) -> None:
+        super().__init__()
+        for size in shape:
+            _positive_int(size, "shape", "Unflatten")
+        self.shape = tuple(shape)
+
+    def forward(self, x: object) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(backend.asarray(x))
+        size = 1
+        for s in self.shape:
+            size *= s
+        if x.ndim < 1 or x.size != x.shape[0] * size:
+            raise ValueError(f"Unflatten: input of shape {x.shape} cannot become (N, *{self.shape})")
+        return ops.reshape(x, (x.shape[0],) + self.shape)
+
+    def extra_repr(self) -> str:
+        return ", ".join(map(str, self.shape))
