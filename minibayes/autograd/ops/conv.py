@@ -141,11 +141,23 @@ def col2im(cols, geometry: Geometry):
 
 
 # --------------------------------------------------------------------------- the three bilinear maps
+def _grouped_matmul(a, b):
+    """a (g, m, k) @ b (g, k, n) as g two-dimensional products.
+
+    NumPy hands a 2-D product of transposed views straight to BLAS (as a transpose flag), but a
+    stacked (3-D) product of non-contiguous operands falls back to its own loops, 20-50x slower
+    (measured: the LeNet weight gradient took 0.6 s instead of 15 ms). g is 1 unless grouped.
+    """
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[None]
+    return _xp(a).stack([a[g] @ b[g] for g in range(a.shape[0])])
+
+
 def _gemm_forward(cols, w, groups):
     """y (N, O, OH, OW) = W (g, O/g, K) @ cols (g, K, N OH OW): the one GEMM of a convolution."""
     c, kh, kw, n, oh, ow = cols.shape
     o = w.shape[0]
-    y = w.reshape(groups, o // groups, -1) @ cols.reshape(groups, (c // groups) * kh * kw, n * oh * ow)
+    y = _grouped_matmul(w.reshape(groups, o // groups, -1), cols.reshape(groups, (c // groups) * kh * kw, n * oh * ow))
     return _xp(y).ascontiguousarray(y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
 
 
@@ -154,7 +166,7 @@ def _gemm_input(y, w, groups, geometry: Geometry):
     n, o, oh, ow = y.shape
     c_per_group, kh, kw = w.shape[1:]
     y_channel_major = y.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
-    cols = w.reshape(groups, o // groups, -1).transpose(0, 2, 1) @ y_channel_major
+    cols = _grouped_matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), y_channel_major)
     return cols.reshape(c_per_group * groups, kh, kw, n, oh, ow)
 
 
@@ -163,7 +175,7 @@ def _gemm_weight(cols, y, groups, weight_shape):
     n, o = y.shape[:2]
     y_channel_major = y.transpose(1, 0, 2, 3).reshape(groups, o // groups, -1)
     k = cols.size // (groups * y_channel_major.shape[-1])
-    return (y_channel_major @ cols.reshape(groups, k, -1).transpose(0, 2, 1)).reshape(weight_shape)
+    return _grouped_matmul(y_channel_major, cols.reshape(groups, k, -1).transpose(0, 2, 1)).reshape(weight_shape)
 
 
 class Conv2d(Function):
