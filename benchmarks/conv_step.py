@@ -208,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     steps, repeats = (2, 2) if args.quick else (10, 5)
+    mb.backend.apply_host_memory_policy()
     threads = os.cpu_count()
     if torch is not None:
         torch.set_num_threads(threads)

@@ -13,8 +13,8 @@ for evaluation mode,
 
 with the unbiased variance m / (m - 1) sigma_B^2 (Algorithm 2, step 10), updated on the device
 without a host sync. Evaluation mode normalises with the running averages instead: a fixed
-affine map per channel. Running averages are plain arrays, not Parameters: the optimiser never
-sees them, and they are not part of ``state_dict()``.
+affine map per channel. Running averages are buffers, not Parameters: the optimiser never
+sees them, and ``state_dict()`` saves them with the parameters.
 """
 
 from __future__ import annotations
@@ -116,8 +116,8 @@ class BatchNorm2d(Module):
         self.num_features, self.momentum, self.eps = num_features, float(momentum), float(eps)
         self.weight = Parameter(xp.ones(num_features, dtype=dtype)) if affine else None
         self.bias = Parameter(xp.zeros(num_features, dtype=dtype)) if affine else None
-        self.running_mean = xp.zeros(num_features, dtype=dtype)
-        self.running_var = xp.ones(num_features, dtype=dtype)
+        self.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype))
+        self.register_buffer("running_var", xp.ones(num_features, dtype=dtype))
 
     def forward(self, x: object) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(backend.asarray(x, dtype=self.running_mean.dtype))

@@ -67,3 +67,16 @@ def test_bad_input_names_the_layer_and_the_shape():
         nn.BatchNorm1d(3)(mb.zeros(1, 3))
     with pytest.raises(ValueError, match="momentum must be in"):
         nn.BatchNorm2d(3, momentum=0.0)
+
+
+def test_running_averages_are_saved_and_loaded_with_the_parameters():
+    rng = np.random.default_rng(5)
+    layer = nn.BatchNorm2d(3, dtype="float64")
+    layer(mb.tensor(rng.normal(4.0, 2.0, size=(4, 3, 2, 2)), dtype="float64"))
+    state = layer.state_dict()
+    assert list(state) == ["weight", "bias", "running_mean", "running_var"]
+    fresh = nn.BatchNorm2d(3, dtype="float64")
+    fresh.load_state_dict(state)
+    np.testing.assert_array_equal(fresh.running_mean, layer.running_mean)
+    x = mb.tensor(rng.normal(size=(2, 3, 2, 2)), dtype="float64")
+    np.testing.assert_array_equal(fresh.eval()(x).numpy(), layer.eval()(x).numpy())
