@@ -12,7 +12,9 @@ Day 3 (gradient-trained models, ``Module`` s with a loss): ``Autoencoder``, ``VA
 estimators A and B, the importance-weighted bound), Bayes by Backprop's ``bbb_objective`` (layers in
 ``minibayes.nn.bayesian``), MC dropout and Kendall & Gal's losses (``mc_dropout``), the shared
 predictive-uncertainty API ``predict_mc`` (``uncertainty``), all returning the shared
-``VariationalObjective`` of ``objectives``; ``uci_protocol`` scores any regression model by the UCI
+``VariationalObjective`` of ``objectives``; ``GAN`` (Goodfellow et al. 2014: losses in ``gan_losses``,
+Algorithm 1 in ``train_gan``, WGAN-GP), the game's theory on 1-D densities (``gan_theory``: D*, C(G), JSD)
+and the ring-of-Gaussians mode coverage (``gan_ring``); ``uci_protocol`` scores any regression model by the UCI
 protocol of Gal & Ghahramani (2016), Table 1 (repeated splits, validated grid, test RMSE and log-likelihood).
 """
 
@@ -42,6 +44,9 @@ from .bayes_by_backprop import (
 from .gradient_estimators import gaussian_gradient_estimates
 from .objectives import VariationalObjective, kl_warmup
 from .vae import VAE, make_mlp_vae
+from . import gan_losses, gan_theory
+from .gan import GAN, GANHistory, make_mlp_gan, train_gan
+from .gan_ring import ModeCoverage, mode_coverage, ring_centres, ring_of_gaussians
 from .uci import PredictiveSamples, UCIResult, load_split_indices, uci_protocol, uci_splits
 
 __all__ = [
@@ -54,5 +59,7 @@ __all__ = [
     "predictive_samples", "predict_mc", "RegressionPrediction", "ClassificationPrediction",
     "mc_dropout_weight_decay", "mc_dropout_kl", "mc_dropout_objective", "heteroscedastic_nll", "logit_noise_nll",
     "expected_calibration_error", "reliability_bins",
+    "GAN", "GANHistory", "train_gan", "make_mlp_gan", "gan_losses", "gan_theory", "mode_coverage", "ModeCoverage",
+    "ring_centres", "ring_of_gaussians",
     "uci_protocol", "uci_splits", "load_split_indices", "PredictiveSamples", "UCIResult",
 ]
