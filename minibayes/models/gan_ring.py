@@ -97,5 +97,7 @@ def mode_coverage(samples: object, centres: object | None = None, std: float = 0
     distance = xp.sqrt((difference * difference).sum(axis=2))                      # (n, K)
     nearest = distance.argmin(axis=1)
     high_quality = distance.min(axis=1) <= n_std * std                              # NaN samples are not
-    counts = backend.to_numpy(xp.bincount(nearest[high_quality], minlength=centres.shape[0]))  # the one sync
+    # Weights instead of a boolean mask: a masked array's length would need a device-to-host sync.
+    counts = xp.bincount(nearest, weights=high_quality.astype(xp.float64), minlength=centres.shape[0])
+    counts = backend.to_numpy(counts).round().astype(numpy.int64)                   # the one sync
     return ModeCoverage(int((counts >= min_samples).sum()), float(counts.sum()) / samples.shape[0], counts)

@@ -103,7 +103,7 @@ def test_wgan_gp_moves_the_generator_onto_a_two_dimensional_gaussian():
     train_gan(gan, lambda m: rng.normal(0.0, 0.5, size=(m, 2)) + np.array([2.0, -1.0]), 300, batch_size=128, k=5,
               discriminator_optimizer=optim.Adam(critic.parameters(), lr=0.01, betas=(0.0, 0.9)),
               generator_optimizer=optim.Adam(generator.parameters(), lr=0.01, betas=(0.0, 0.9)), random_state=0)
-    samples = gan.sample(20_000, random_state=1)
+    samples = mb.to_numpy(gan.sample(20_000, random_state=1))
     assert np.linalg.norm(samples.mean(axis=0) - [2.0, -1.0]) < 0.25, samples.mean(axis=0)
     assert 0.2 < np.trace(np.cov(samples.T)) < 0.9                                  # the data's is 0.5
 
