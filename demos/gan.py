@@ -163,7 +163,7 @@ def plot_coverage(table: dict, path: Path) -> None:
 
 def ring_part(args, seeds: int, ring_iterations: int, out: Path):
     """Every variant over ``seeds`` seeds: the coverage table (printed) and the two ring figures."""
-    snapshots = sorted({ring_iterations // 10, ring_iterations // 3, ring_iterations})
+    snapshots = sorted({max(1, ring_iterations // 10), max(1, ring_iterations // 3), ring_iterations})
     table, pictures = {}, {}
     print(f"ring of 8 Gaussians, {ring_iterations} generator steps, {seeds} seed(s):")
     print(f"{'variant':>15} {'modes mean':>10} {'min':>4} {'max':>4} {'high quality mean':>18} {'min':>6} {'max':>6}")
