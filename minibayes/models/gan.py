@@ -91,7 +91,11 @@ class GAN(Module):
         parameters = list(self.generator.parameters())
         dtype = parameters[0].dtype if parameters else backend.get_default_dtype()
         with no_grad():
-            x = self.generator(Tensor(backend.xp().zeros((2, self.noise_dim), dtype=dtype)))
+            try:
+                x = self.generator(Tensor(backend.xp().zeros((2, self.noise_dim), dtype=dtype)))
+            except ValueError as error:
+                raise ValueError(f"GAN: the generator does not accept noise of shape (batch, noise_dim) = "
+                                 f"(batch, {self.noise_dim}); is noise_dim its input size? ({error})") from error
             if not isinstance(x, Tensor) or x.ndim < 2 or x.shape[0] != 2:
                 raise ValueError(f"GAN: generator must map noise (batch, {self.noise_dim}) to (batch, ...), got "
                                  f"{getattr(x, 'shape', type(x).__name__)}")
@@ -146,10 +150,9 @@ class GAN(Module):
 
     def probability(self, x: object) -> object:
         """D(x) = sigmoid(logit): the probability that x came from the data, a backend array (batch,)."""
-        xp = backend.xp()
         with no_grad():
             logit = self.logits(x).data
-        return 0.5 * xp.tanh(0.5 * logit) + 0.5
+        return 0.5 * backend.array_module(logit).tanh(0.5 * logit) + 0.5
 
     # ------------------------------------------------------------------ losses
     def discriminator_loss(self, real: object, z: object, mix: object = None) -> Tensor:

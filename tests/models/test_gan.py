@@ -128,6 +128,8 @@ def test_bad_input_is_refused_before_any_parameter_changes():
         GAN(gan.generator, gan.discriminator, 3, objective="hinge")
     with pytest.raises(ValueError, match="discriminator must map the generator's output"):
         GAN(gan.generator, nn.Sequential(nn.Dense(2, 2)), 3)
+    with pytest.raises(ValueError, match=r"generator does not accept noise of shape \(batch, noise_dim\) = \(batch, 4\)"):
+        GAN(gan.generator, gan.discriminator, 4)
     with pytest.raises(ValueError, match="noise_dim must be a positive int"):
         GAN(gan.generator, gan.discriminator, 0)
     with pytest.raises(TypeError, match="generator must be a Module"):
