@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=CONTENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--workload", choices=WORKLOADS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # Every process (contenders run in fresh ones) recycles freed host memory, as train.fit does.
+    mb.backend.apply_host_memory_policy()
     steps, repeats = (3, 3) if args.quick else (20, 7)
     threads = os.cpu_count()
     if torch is not None:

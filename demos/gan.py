@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> dict:
                         ("--oned-iterations", oned_iterations), ("--epochs", epochs)):
         if value <= 0:
             parser.error(f"{name} must be positive, got {value}")
+    mb.backend.apply_host_memory_policy()   # as train.fit: freed host memory recycled between steps
     start = time.perf_counter()
     with mb.using(args.backend):
         out = Path(args.out)
