@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -36,7 +35,7 @@ try:
 except ImportError:
     torch = None
 
-from benchmarks.vae_step import median_step_seconds  # noqa: E402
+from benchmarks._timing import median_step_seconds, run_fresh as run_script  # noqa: E402
 
 BATCH, NOISE, FEATURES = 128, 100, 784
 CONTENDERS = ("minibayes", "torch", "minibayes_cupy", "torch_cuda")
@@ -147,9 +146,7 @@ def time_step(name: str, workload: str, steps: int, repeats: int) -> float:
 
 
 def run_fresh(arguments: list[str]) -> object:
-    command = [sys.executable, __file__, *arguments]
-    result = subprocess.run(command, capture_output=True, text=True, check=True, env=dict(os.environ))
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_script(__file__, arguments)
 
 
 def main(argv: list[str] | None = None) -> int:
