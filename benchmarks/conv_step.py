@@ -24,15 +24,14 @@ import os
 import platform
 import pstats
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minibayes as mb  # noqa: E402
+from benchmarks._timing import median_step_seconds, run_fresh  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
 from minibayes.nn import functional as F  # noqa: E402
 
@@ -44,20 +43,6 @@ except ImportError:
 WORKLOADS = (("lenet", 128), ("lenet", 1024), ("conv_vae", 128), ("lstm", 64))
 CONTENDERS = ("minibayes", "torch", "minibayes_cupy", "torch_cuda")
 LSTM_SHAPE = dict(steps=50, inputs=32, hidden=64)
-
-
-def median_step_seconds(step, steps: int, repeats: int, synchronize=lambda: None) -> float:
-    for _ in range(2):
-        step()
-    synchronize()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        synchronize()
-        times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
 
 
 # --------------------------------------------------------------------------- minibayes
@@ -229,10 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         per_process = {name: [] for name in names}
         for _ in range(processes):
             for name in names:
-                command = [sys.executable, __file__, "--only", name, "--workload", workload, "--batch", str(batch)]
-                command += ["--quick"] if args.quick else []
-                result = subprocess.run(command, capture_output=True, text=True, check=True, env=dict(os.environ))
-                per_process[name].append(json.loads(result.stdout))
+                arguments = ["--only", name, "--workload", workload, "--batch", str(batch)]
+                per_process[name].append(run_fresh(__file__, arguments + (["--quick"] if args.quick else [])))
         rows.append({"workload": workload, "batch": batch, **{n: statistics.median(t) for n, t in per_process.items()}})
     print(f"{datetime.date.today()} · {platform.machine()} · {threads} cores · NumPy {np.__version__} · "
           f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads\n")

@@ -22,15 +22,14 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minibayes as mb  # noqa: E402
+from benchmarks._timing import median_step_seconds, run_fresh  # noqa: E402
 from minibayes import flows, optim  # noqa: E402
 from minibayes.data import load_fashion_mnist_or_small, two_moons  # noqa: E402
 
@@ -43,21 +42,6 @@ N_LAYERS, SCALE_BOUND = 8, 3.0
 WORKLOADS = {"moons": {"dim": 2, "batch": 256, "hidden": (64, 64)},
              "fashion": {"dim": 784, "batch": 128, "hidden": (512,)}}
 CONTENDERS = ("minibayes", "torch", "minibayes_cupy", "torch_cuda")
-
-
-def median_step_seconds(step, steps: int, repeats: int, synchronize=lambda: None) -> float:
-    """Median over ``repeats`` of the mean time of one step over ``steps`` steps."""
-    for _ in range(3):
-        step()
-    synchronize()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        synchronize()
-        times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
 
 
 def batch_of(workload: str) -> np.ndarray:
@@ -168,12 +152,6 @@ def time_step(name: str, workload: str, steps: int, repeats: int) -> float:
     raise ValueError(f"unknown contender {name!r}")
 
 
-def run_fresh(arguments: list[str]) -> object:
-    command = [sys.executable, __file__, *arguments]
-    result = subprocess.run(command, capture_output=True, text=True, check=True, env=dict(os.environ))
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -203,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         per_process = {name: [] for name in names}
         for _ in range(processes):
             for name in names:
-                per_process[name].append(run_fresh(["--only", name, "--workload", workload]
+                per_process[name].append(run_fresh(__file__, ["--only", name, "--workload", workload]
                                                    + (["--quick"] if args.quick else [])))
         rows.append({"workload": workload, "gap": gap, **spec,
                      **{name: statistics.median(t) for name, t in per_process.items()}})

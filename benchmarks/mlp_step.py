@@ -24,13 +24,13 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minibayes as mb  # noqa: E402
+from benchmarks._timing import median_step_seconds  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
 from minibayes.nn import functional as F  # noqa: E402
 
@@ -45,21 +45,6 @@ SIZES = (784, 400, 400, 10)
 def batch(batch_size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     return rng.random((batch_size, SIZES[0]), dtype=np.float32), rng.integers(0, 10, batch_size)
-
-
-def median_step_seconds(step, steps: int, repeats: int, synchronize=lambda: None) -> float:
-    """Median over ``repeats`` of the mean time of one step over ``steps`` steps."""
-    for _ in range(3):  # warm-up: allocator, caches, lazy initialisation
-        step()
-    synchronize()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        synchronize()
-        times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
 
 
 # --------------------------------------------------------------------------- minibayes
