@@ -8,6 +8,7 @@ routines, so each is written, and made to behave the same on both backends, once
 - ``special(x)``: SciPy's ``special`` for host arrays, ``cupyx.scipy.special`` for device ones;
   ``erf``; ``scatter_add``;
 - ``logsumexp``: ln sum exp, shifted by the maximum so that exp never overflows;
+- ``sigmoid``, and ``softplus_and_sigmoid``: log(1 + e^x) and 1 / (1 + e^-x) from one exp and one log;
 - ``cholesky`` (and ``cholesky_with_failures`` for stacks), ``upper_cholesky`` (the
   precision-Cholesky trick), ``cho_solve``, ``half_log_det_cholesky``;
 - ``solve_triangular``, ``triangular_matmul``, ``solve`` and ``inv`` with batch axes that broadcast.
@@ -36,7 +37,7 @@ from .. import backend
 
 __all__ = [
     "LOG_2PI", "HALF_LOG_2PI", "LinAlgError",
-    "special", "erf", "scatter_add", "logsumexp",
+    "special", "erf", "scatter_add", "logsumexp", "sigmoid", "softplus_and_sigmoid",
     "cholesky", "cholesky_with_failures", "upper_cholesky", "cho_solve", "half_log_det_cholesky",
     "solve_triangular", "triangular_matmul", "solve", "inv",
 ]
@@ -94,6 +95,52 @@ def logsumexp(a: object, axis: int | tuple[int, ...] | None = None, keepdims: bo
 
 
 # --------------------------------------------------------------------------- Cholesky
+def sigmoid(x: object) -> object:
+    """1 / (1 + e^-x) to full relative precision in both tails: u / (1 + u) for x < 0 and
+    1 - u / (1 + u) otherwise, with u = e^-|x| <= 1, so nothing overflows. (The tanh form
+    (tanh(x/2) + 1) / 2 loses the left tail: exactly 0 below x ~ -17 in float32.)"""
+    xp = _xp(x)
+    if x.ndim == 0:
+        return sigmoid(x.reshape(1)).reshape(())
+    u = xp.abs(x)
+    xp.negative(u, out=u)
+    xp.exp(u, out=u)
+    ratio = xp.divide(u, u + 1, out=u)
+    result = 1 - ratio
+    xp.copyto(result, ratio, where=x < 0)
+    return result
+
+
+def softplus_and_sigmoid(x: object) -> tuple[object, object]:
+    """softplus(x) = log(1 + e^x) and sigmoid(x) = 1 / (1 + e^-x), both from u = e^-|x| <= 1.
+
+    softplus(x) = max(x, 0) + log1p(u) never overflows. log1p is not vectorised for float32 in
+    NumPy (about 5x the cost of log), so it is taken as log(w) - ((w - 1) - u) / w with w = 1 + u:
+    the second term corrects the rounding of 1 + u to first order (Goldberg 1991, "What every
+    computer scientist should know about floating-point arithmetic", Theorem 4), accurate to a
+    few ulp, and exactly u where 1 + u rounds to 1. sigmoid(x) is u / w for x < 0 and 1 - u / w
+    otherwise, reusing w. Shapes and dtype are those of ``x``.
+    """
+    xp = _xp(x)
+    if x.ndim == 0:     # NumPy turns 0-d results into scalars, which cannot be written in place
+        softplus, sigmoid = softplus_and_sigmoid(x.reshape(1))
+        return softplus.reshape(()), sigmoid.reshape(())
+    u = xp.abs(x)       # in place from here on: each line one pass, three scratch arrays in all
+    xp.negative(u, out=u)
+    xp.exp(u, out=u)
+    w = u + 1
+    softplus = xp.log(w)
+    correction = w - 1
+    correction -= u
+    correction /= w
+    softplus -= correction
+    softplus += xp.maximum(x, 0, out=correction)
+    ratio = xp.divide(u, w, out=u)
+    sigmoid = xp.subtract(1, ratio, out=w)
+    xp.copyto(sigmoid, ratio, where=x < 0)
+    return softplus, sigmoid
+
+
 def _cholesky_failed(lower: object, floor: float = 0.0) -> object:
     """Per matrix of a stack: True where L is not a valid factor (a non-finite entry, or L_ii^2 <= floor).
 

@@ -27,7 +27,7 @@ from ..autograd import ops
 from ..autograd.tensor import Tensor
 from ..autograd.function import no_grad
 from ..nn import functional as F
-from ..nn.bayesian import KL_METHODS, bayesian_layers, model_kl
+from ..nn.bayesian import KL_METHODS, bayesian_layers, model_kl, shared_scales
 from ..nn.layers import stochastic
 from ..nn.module import Module
 from ._checks import match_target, positive_int
@@ -90,17 +90,18 @@ def bbb_objective(model: Module, x: object, y: object, log_likelihood: LogLikeli
         raise ValueError("bbb_objective: model has no Bayesian layers")
     closed = kl == "closed_form" or (kl == "auto" and all(l.prior.has_closed_form_kl for _, l in layers))
     log_likelihoods, kls = [], []
-    # The expectation over q needs weight draws in eval mode too (a test-set ELBO).
-    with stochastic():
+    # The expectation over q needs weight draws in eval mode too (a test-set ELBO). One sigma per
+    # parameter serves all S draws and the KL: the parameters do not change inside this call.
+    with stochastic(), shared_scales(model):
         for _ in range(n_samples):
             log_likelihoods.append(log_likelihood(model(x), y))
             if not closed:
                 kls.append(model_kl(model, "monte_carlo"))    # at this draw's weights
+        if closed:
+            total_kl = model_kl(model, "closed_form")
+        else:
+            total_kl = kls[0] if n_samples == 1 else ops.stack(kls).mean()
     mean_log_likelihood = log_likelihoods[0] if n_samples == 1 else ops.stack(log_likelihoods).mean()
-    if closed:
-        total_kl = model_kl(model, "closed_form")
-    else:
-        total_kl = kls[0] if n_samples == 1 else ops.stack(kls).mean()
     return VariationalObjective.from_global_kl(mean_log_likelihood, total_kl, n_data, kl_weight)
 
 

@@ -3,6 +3,7 @@
 from . import functional, init
 from .bayesian import (
     BayesianDense, BayesianLayer, bayesian_layers, kl_per_layer, log_softplus, model_kl, posterior_kl, posterior_mean,
+    shared_scales,
     prune, signal_to_noise, variational_parameter_count,
 )
 from .bayesian_conv import BayesianConv2d
@@ -22,5 +23,5 @@ __all__ = [
     "BayesianConv2d", "BayesianLSTMCell", "truncated_sequence_loss", "mc_dropout", "stochastic", "functional", "init",
     "BayesianLayer", "BayesianDense", "log_softplus", "GaussianPrior", "ScaleMixturePrior", "bayesian_layers", "model_kl",
     "kl_per_layer",
-    "posterior_kl", "variational_parameter_count", "signal_to_noise", "prune", "posterior_mean",
+    "posterior_kl", "variational_parameter_count", "signal_to_noise", "prune", "posterior_mean", "shared_scales",
 ]

@@ -25,21 +25,14 @@ from .priors import GaussianPrior, ScaleMixturePrior
 
 __all__ = [
     "BayesianLayer", "BayesianDense", "log_softplus", "bayesian_layers", "model_kl", "kl_per_layer", "posterior_kl", "variational_parameter_count",
-    "signal_to_noise", "prune", "posterior_mean",
+    "signal_to_noise", "prune", "posterior_mean", "shared_scales",
 ]
 
 KL_METHODS = ("auto", "closed_form", "monte_carlo")
 
 
-def log_softplus(rho: Tensor) -> Tensor:
-    """log sigma = log softplus(rho), finite for every finite rho.
-
-    log softplus(rho) = rho + log(1 - e^rho / 2 + ...) differs from rho by about e^rho / 2, below
-    float64 resolution for rho < -37; while softplus itself underflows to 0 (and its log to -inf)
-    below rho ~ -103 in float32. The other branch is evaluated at max(rho, -37) so that neither
-    branch has a NaN gradient for ``where`` to multiply by 0.
-    """
-    return ops.where(rho.data < -37.0, rho, ops.log(ops.softplus(ops.maximum(rho, -37.0))))
+# log sigma = log softplus(rho), finite for every finite rho: one fused op (autograd/ops/gaussian_posterior.py).
+log_softplus = ops.log_softplus
 
 
 def _positive_int(value: object, name: str) -> int:
@@ -82,6 +75,7 @@ class BayesianLayer(Module):
         self.sampling = True          # False: the posterior means even when forced (``posterior_mean``)
         self.weight_mask = None       # 0/1 array of the weights kept by ``prune``
         self._last_sample = None      # (weight, weight eps, bias, bias eps) of the last weight-sampling pass
+        self._shared_scales = None    # {"weight": sigma, "bias": sigma} inside ``shared_scales``
 
     def _sampling_now(self) -> bool:
         """Draw weights in training mode or inside ``nn.stochastic()``, never inside ``posterior_mean``."""
@@ -102,15 +96,31 @@ class BayesianLayer(Module):
     # ------------------------------------------------------------------ the posterior
     def weight_sigma(self) -> Tensor:
         """sigma = softplus(rho) = log(1 + e^rho), computed stably (no overflow; its log is ``log_softplus``)."""
-        return ops.softplus(self.weight_rho)
+        return self._scale("weight", self.weight_rho)
 
     def bias_sigma(self) -> Tensor | None:
-        return None if self.bias_rho is None else ops.softplus(self.bias_rho)
+        return None if self.bias_rho is None else self._scale("bias", self.bias_rho)
+
+    def _scale(self, key: str, rho: Parameter) -> Tensor:
+        # Inside ``shared_scales`` one softplus per step serves every draw and the KL; outside,
+        # a fresh one each call, since the optimiser may have changed rho since the last.
+        if self._shared_scales is None:
+            return ops.softplus(rho)
+        if key not in self._shared_scales:
+            self._shared_scales[key] = ops.softplus(rho)
+        return self._shared_scales[key]
 
     def _masked(self, weight: Tensor) -> Tensor:
         return weight if self.weight_mask is None else weight * Tensor(self.weight_mask)
 
     # ------------------------------------------------------------------ KL(q || P)
+    def _parameter_groups(self) -> list[tuple[Tensor, Tensor, Tensor, object]]:
+        """(mu, rho, sigma, mask) of the weights and of the bias."""
+        groups = [(self.weight_mu, self.weight_rho, self.weight_sigma(), self.weight_mask)]
+        if self.bias_mu is not None:
+            groups.append((self.bias_mu, self.bias_rho, self.bias_sigma(), None))
+        return groups
+
     def _groups(self) -> list[tuple[Tensor, Tensor, Tensor, object]]:
         """(mu, sigma, log sigma, mask) of the weights and of the bias."""
         groups = [(self.weight_mu, self.weight_sigma(), log_softplus(self.weight_rho), self.weight_mask)]
@@ -134,8 +144,8 @@ class BayesianLayer(Module):
             if not self.prior.has_closed_form_kl:
                 raise ValueError(f"{type(self).__name__}.kl: {self.prior!r} has no closed-form KL; use method='monte_carlo'")
             total = None
-            for mu, sigma, log_sigma, mask in self._groups():
-                elementwise = self.prior.kl(mu, sigma, log_sigma)
+            for mu, rho, sigma, mask in self._parameter_groups():
+                elementwise = self.prior.kl_from_rho(mu, rho, sigma)
                 part = (elementwise if mask is None else elementwise * Tensor(mask)).sum()
                 total = part if total is None else total + part
             return total
@@ -152,9 +162,9 @@ class BayesianLayer(Module):
             sample = (weight, eps_w, bias, eps_b)
         weight, eps_w, bias, eps_b = sample
         total = None
-        for (mu, sigma, log_sigma, mask), w, eps in zip(self._groups(), (weight, bias), (eps_w, eps_b)):
+        for (mu, rho, _, mask), w, eps in zip(self._parameter_groups(), (weight, bias), (eps_w, eps_b)):
             # log N(w | mu, sigma^2) with (w - mu) / sigma = eps exactly.
-            log_q = -0.5 * eps * eps - log_sigma - HALF_LOG_2PI
+            log_q = -0.5 * eps * eps - log_softplus(rho) - HALF_LOG_2PI
             elementwise = log_q - self.prior.log_prob(w)
             part = (elementwise if mask is None else elementwise * Tensor(mask)).sum()
             total = part if total is None else total + part
@@ -306,6 +316,23 @@ def prune(model: Module, fraction: float) -> int:
         layer.weight_mask = keep[start: start + size].reshape(layer.weight_mu.shape)
         start += size
     return n_remove
+
+
+@contextlib.contextmanager
+def shared_scales(model: Module) -> Iterator[Module]:
+    """Inside the block each Bayesian layer computes sigma = softplus(rho) once and uses it for
+    every weight draw and for the KL (``bbb_objective`` evaluates one step's objective inside it):
+    one softplus per parameter per step instead of one per use. The parameters must not change
+    inside the block; on leaving it every layer computes sigma afresh again."""
+    layers = bayesian_layers(model)
+    previous = [layer._shared_scales for _, layer in layers]
+    for _, layer in layers:
+        layer._shared_scales = {}
+    try:
+        yield model
+    finally:
+        for (_, layer), state in zip(layers, previous):
+            layer._shared_scales = state
 
 
 @contextlib.contextmanager

@@ -48,6 +48,11 @@ class GaussianPrior:
         log_sigma = ops.log(sigma) if log_sigma is None else log_sigma
         return math.log(self.sigma) - log_sigma + 0.5 * variance_ratio - 0.5
 
+    def kl_from_rho(self, mu: Tensor, rho: Tensor, sigma: Tensor | None = None) -> Tensor:
+        """The same KL with sigma_q = softplus(rho) (Bayes by Backprop's parameters) as one fused op;
+        ``sigma``: softplus(rho) when the caller has it already."""
+        return ops.softplus_gaussian_kl(mu, rho, self.sigma, sigma)
+
     def __repr__(self) -> str:
         return f"GaussianPrior(sigma={self.sigma:g})"
 
@@ -81,6 +86,9 @@ class ScaleMixturePrior:
         return ops.logsumexp(ops.stack([first, second]), axis=0)
 
     def kl(self, mu: Tensor, sigma: Tensor, log_sigma: Tensor | None = None) -> Tensor:
+        raise NotImplementedError("ScaleMixturePrior has no closed-form KL; use kl='monte_carlo' (Blundell eq. 2)")
+
+    def kl_from_rho(self, mu: Tensor, rho: Tensor, sigma: Tensor | None = None) -> Tensor:
         raise NotImplementedError("ScaleMixturePrior has no closed-form KL; use kl='monte_carlo' (Blundell eq. 2)")
 
     def __repr__(self) -> str:

@@ -339,6 +339,29 @@ def build_batch_norm(data, rng):
     return (lambda a, g, b: mb.nn.batch_norm(a, None, None, g, b, training=True)), [x, gamma, beta], expected
 
 
+def _softplus(x):
+    return np.logaddexp(0, x)
+
+
+def build_log_softplus(data, rng):
+    # Scale 20 reaches rho far below -30, where the op switches to rho itself; scale 1 the usual range.
+    x = S.real(rng, data.draw(S.shapes(), label="shape")) * data.draw(st.sampled_from([1.0, 20.0]), label="scale")
+    return mb.autograd.ops.log_softplus, [x], np.log(np.log1p(np.exp(x)))
+
+
+def build_softplus_gaussian_kl(data, rng):
+    shapes = data.draw(S.broadcastable_shapes(2), label="shapes")
+    mu, rho = (S.real(rng, shape) for shape in shapes)
+    prior_sigma = data.draw(st.sampled_from([0.5, 1.0, 3.0]), label="prior_sigma")
+    # rho down to -60 reaches the branch log sigma = rho; sigma given or computed inside give one result.
+    rho = rho * data.draw(st.sampled_from([1.0, 30.0]), label="scale")
+    sigma = _softplus(rho)
+    expected = np.log(prior_sigma) - np.log(np.log1p(np.exp(rho))) + (sigma ** 2 + mu ** 2) / (2 * prior_sigma ** 2) - 0.5
+    if data.draw(st.booleans(), label="sigma given"):
+        return (lambda m, r: mb.autograd.ops.softplus_gaussian_kl(m, r, prior_sigma, mb.softplus(r))), [mu, rho], expected
+    return (lambda m, r: mb.autograd.ops.softplus_gaussian_kl(m, r, prior_sigma)), [mu, rho], expected
+
+
 CASES = [
     # arithmetic, with broadcasting
     binary("add", mb.add, np.add),
@@ -415,6 +438,9 @@ CASES = [
     OpCase("max_pool2d", build_pool(mb.max_pool2d, np.max), second_order=True),
     OpCase("avg_pool2d", build_pool(mb.avg_pool2d, np.mean), second_order=True),
     OpCase("batch_norm", build_batch_norm, second_order=True),
+    # Bayes by Backprop's posterior from (mu, rho), sigma = softplus(rho)
+    OpCase("log_softplus", build_log_softplus, second_order=True),
+    OpCase("softplus_gaussian_kl", build_softplus_gaussian_kl, second_order=True),
 ]
 
 
@@ -454,6 +480,6 @@ def test_every_public_op_has_a_row():
         "log_softmax", "linear", "reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "flatten",
         "getitem", "concatenate", "stack", "split", "cholesky", "solve_triangular", "triangular_matmul", "solve", "inv",
         "slogdet", "logdet", "diag", "trace", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
-        "batch_norm",
+        "batch_norm", "log_softplus", "softplus_gaussian_kl",
     }
     assert required <= covered, sorted(required - covered)

@@ -6,6 +6,7 @@
 ``special``: log-gamma, digamma and polygamma (normalising constants of distributions).
 ``linalg``: matmul, Cholesky, solves, inverse, log-determinant, diagonal.
 ``conv``: 2-D convolution, its transpose, max and average pooling (NCHW).
+``gaussian_posterior``: Bayes by Backprop's log sigma and KL from (mu, rho), each one fused op.
 """
 
 from .conv import avg_pool2d, conv2d, conv_transpose2d, max_pool2d
@@ -13,6 +14,7 @@ from .elementwise import (
     abs, add, cast, clip, cos, div, erf, exp, leaky_relu, log, log1p, log_sigmoid, maximum,
     minimum, mul, neg, pow, relu, sigmoid, sin, softplus, sqrt, sub, tanh, where,
 )
+from .gaussian_posterior import log_softplus, softplus_gaussian_kl
 from .linalg import (
     cholesky, diag, inv, linear, logdet, matmul, slogdet, solve, solve_triangular, trace, triangular_matmul,
 )
@@ -33,6 +35,7 @@ __all__ = [
     "cholesky", "diag", "inv", "linear", "logdet", "matmul", "slogdet", "solve", "solve_triangular", "trace",
     "triangular_matmul",
     "digamma", "lgamma", "polygamma",
+    "log_softplus", "softplus_gaussian_kl",
     "log_softmax", "logsumexp", "max", "mean", "min", "softmax", "sum", "var",
     "broadcast_to", "concatenate", "flatten", "getitem", "permute", "reshape", "split", "squeeze",
     "stack", "sum_to", "swapaxes", "transpose", "unsqueeze",

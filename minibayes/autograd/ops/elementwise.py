@@ -11,7 +11,7 @@ import math
 
 from ... import backend
 from .. import numerics
-from ..function import Function
+from ..function import Function, is_grad_enabled
 from ..tensor import Tensor
 from .shape import unbroadcast
 
@@ -257,9 +257,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     def forward(self, x):
-        # 1/(1+e^-x) overflows e^-x for x << 0; the tanh form never does.
-        xp = _xp(x)
-        return xp.tanh(x * 0.5) * 0.5 + 0.5
+        # 1/(1+e^-x) overflows e^-x for x << 0; this form never does and keeps the left tail.
+        return numerics.sigmoid(x)
 
     def backward(self, gy):
         y = self.output
@@ -296,11 +295,13 @@ class Softplus(Function):
     """log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so that |x| = 1000 is fine."""
 
     def forward(self, x):
-        xp = _xp(x)
-        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+        output, self.slope = numerics.softplus_and_sigmoid(x)  # the slope comes with the same exp
+        return output
 
     def backward(self, gy):
-        return gy * sigmoid(self.inputs[0])
+        # d softplus(x)/dx = sigmoid(x): kept from the forward unless this backward is differentiated.
+        slope = sigmoid(self.inputs[0]) if is_grad_enabled() else Tensor(self.slope)
+        return gy * slope
 
 
 class LogSigmoid(Function):
