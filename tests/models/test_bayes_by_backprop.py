@@ -288,3 +288,34 @@ def test_log_softplus_is_log_of_softplus_and_differentiable():
     expected = np.where(values < -100, values, np.log(np.log1p(np.exp(values))))
     np.testing.assert_allclose(nn.log_softplus(rho).numpy(), expected, rtol=1e-12)
     assert mb.gradcheck(lambda r: nn.log_softplus(r), [rho])
+
+
+def test_one_sigma_per_step_gives_the_loss_and_gradients_of_separate_ones():
+    """``bbb_objective`` computes softplus(rho) once for both draws and the KL (``nn.shared_scales``):
+    the loss and gradients equal those of the pieces assembled by hand, each with its own softplus;
+    outside the block the KL follows rho as the optimiser changes it."""
+    X, t = regression_data(3)
+    layer = nn.BayesianDense(D, 1, prior=nn.GaussianPrior(0.7), posterior_rho_init=(-2.0, -1.0), dtype="float64")
+    model = nn.Sequential(layer)
+    likelihood = gaussian_likelihood(0.5)
+    mb.seed(5)
+    bbb_objective(model, X, t, likelihood, N, n_samples=2).loss.backward()
+    shared = [p.grad.numpy().copy() for p in model.parameters()]
+    mb.seed(5)
+    shared_loss = bbb_objective(model, X, t, likelihood, N, n_samples=2).loss.item()
+    for p in model.parameters():
+        p.grad = None
+    mb.seed(5)
+    with nn.stochastic():
+        mean_log_likelihood = (likelihood(model(X), t) + likelihood(model(X), t)) * 0.5
+    separate = -mean_log_likelihood + nn.model_kl(model, "closed_form") / N
+    separate.backward()
+    assert shared_loss == pytest.approx(separate.item(), rel=1e-13)
+    for a, p in zip(shared, model.parameters()):
+        np.testing.assert_allclose(a, p.grad.numpy(), rtol=1e-12, atol=1e-15)
+    layer.weight_rho.data -= 1.0
+    mu, rho = layer.weight_mu.data, layer.weight_rho.data
+    s, b = np.log1p(np.exp(rho)), np.log1p(np.exp(layer.bias_rho.data))
+    expected = sum((np.log(0.7 / s_) + (s_ ** 2 + m ** 2) / (2 * 0.49) - 0.5).sum()
+                   for s_, m in ((s, mu), (b, layer.bias_mu.data)))
+    assert layer.kl().item() == pytest.approx(expected, rel=1e-12)
