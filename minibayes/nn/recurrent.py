@@ -95,6 +95,14 @@ class RNNCell(Module):
     def output(state) -> Tensor:
         return state
 
+    def unroll(self, input_parts: Tensor, state, weight_hidden: Tensor):
+        """Every step from the precomputed x_t W_x + b (T, N, G H): (outputs (T, N, H), final state)."""
+        outputs = []
+        for t in range(input_parts.shape[0]):
+            state = self.step(input_parts[t], state, weight_hidden)
+            outputs.append(self.output(state))
+        return ops.stack(outputs, axis=0), state
+
     def forward(self, x: object, state=None):
         """One step: x (N, input_size), state or None (zeros) -> the new state."""
         x = _as_tensor(x, self.dtype)
@@ -130,6 +138,14 @@ class LSTMCell(RNNCell):
     def output(state) -> Tensor:
         return state[0]
 
+    def unroll(self, input_parts: Tensor, state, weight_hidden: Tensor):
+        """All T steps as one fused node (``ops.lstm``: the same recursion as ``step``, with
+        backpropagation through time in closed form) instead of ~15 graph nodes per step."""
+        h, c = state
+        hc = ops.lstm(input_parts, h, c, weight_hidden)  # (T, N, 2H): [h_t, c_t]
+        size = self.hidden_size
+        return hc[:, :, :size], (hc[-1, :, :size], hc[-1, :, size:])
+
 
 def _as_tensor(x: object, dtype: object) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(backend.asarray(x, dtype=dtype))
@@ -159,16 +175,12 @@ class Recurrent(Module):
         if x.ndim != 3 or x.shape[2] != cell.input_size:
             raise ValueError(f"Recurrent({type(cell).__name__}): x must be (T, N, {cell.input_size}), "
                              f"got shape {x.shape}")
-        steps, batch = x.shape[:2]
+        batch = x.shape[1]
         weight_input, weight_hidden, bias = cell.weights()
         # One GEMM for the input contribution of every step; only h W_h stays in the loop.
         input_parts = ops.linear(x, weight_input, bias)
         state = cell.initial_state(batch, x) if state is None else state
-        outputs = []
-        for t in range(steps):
-            state = cell.step(input_parts[t], state, weight_hidden)
-            outputs.append(cell.output(state))
-        return ops.stack(outputs, axis=0), state
+        return cell.unroll(input_parts, state, weight_hidden)
 
     def extra_repr(self) -> str:
         return ""

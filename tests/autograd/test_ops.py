@@ -362,6 +362,25 @@ def build_softplus_gaussian_kl(data, rng):
     return (lambda m, r: mb.autograd.ops.softplus_gaussian_kl(m, r, prior_sigma)), [mu, rho], expected
 
 
+def lstm_loops(inputs, h, c, weight):
+    """The LSTM recursion step by step in NumPy (gate order i, f, g, o): hc[t] = [h_t, c_t]."""
+    hidden, out = h.shape[1], []
+    for a_x in inputs:
+        a = a_x + h @ weight
+        i, f, o = (scipy.special.expit(a[:, k * hidden: (k + 1) * hidden]) for k in (0, 1, 3))
+        c = f * c + i * np.tanh(a[:, 2 * hidden: 3 * hidden])
+        h = o * np.tanh(c)
+        out.append(np.concatenate([h, c], axis=1))
+    return np.stack(out)
+
+
+def build_lstm(data, rng):
+    steps, batch, hidden = (data.draw(st.integers(1, 4), label=label) for label in ("steps", "batch", "hidden"))
+    inputs, h, c = S.real(rng, (steps, batch, 4 * hidden)), S.real(rng, (batch, hidden)), S.real(rng, (batch, hidden))
+    weight = S.real(rng, (hidden, 4 * hidden))
+    return mb.autograd.ops.lstm, [inputs, h, c, weight], lstm_loops(inputs, h, c, weight)
+
+
 CASES = [
     # arithmetic, with broadcasting
     binary("add", mb.add, np.add),
@@ -441,6 +460,8 @@ CASES = [
     # Bayes by Backprop's posterior from (mu, rho), sigma = softplus(rho)
     OpCase("log_softplus", build_log_softplus, second_order=True),
     OpCase("softplus_gaussian_kl", build_softplus_gaussian_kl, second_order=True),
+    # recurrence (one fused node for the whole sequence)
+    OpCase("lstm", build_lstm, second_order=True),
 ]
 
 
@@ -480,6 +501,6 @@ def test_every_public_op_has_a_row():
         "log_softmax", "linear", "reshape", "transpose", "broadcast_to", "squeeze", "unsqueeze", "flatten",
         "getitem", "concatenate", "stack", "split", "cholesky", "solve_triangular", "triangular_matmul", "solve", "inv",
         "slogdet", "logdet", "diag", "trace", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
-        "batch_norm", "log_softplus", "softplus_gaussian_kl",
+        "batch_norm", "log_softplus", "softplus_gaussian_kl", "lstm",
     }
     assert required <= covered, sorted(required - covered)

@@ -7,6 +7,7 @@
 ``linalg``: matmul, Cholesky, solves, inverse, log-determinant, diagonal.
 ``conv``: 2-D convolution, its transpose, max and average pooling (NCHW).
 ``gaussian_posterior``: Bayes by Backprop's log sigma and KL from (mu, rho), each one fused op.
+``recurrent``: the LSTM recursion over a sequence as one fused op (``fused``: how such ops work).
 """
 
 from .conv import avg_pool2d, conv2d, conv_transpose2d, max_pool2d
@@ -18,6 +19,7 @@ from .gaussian_posterior import log_softplus, softplus_gaussian_kl
 from .linalg import (
     cholesky, diag, inv, linear, logdet, matmul, slogdet, solve, solve_triangular, trace, triangular_matmul,
 )
+from .recurrent import lstm
 from .special import digamma, lgamma, polygamma
 from .reduce import log_softmax, logsumexp, max, mean, min, softmax, sum, var
 from .shape import (
@@ -34,6 +36,7 @@ __all__ = [
     "sqrt", "sub", "tanh", "where",
     "cholesky", "diag", "inv", "linear", "logdet", "matmul", "slogdet", "solve", "solve_triangular", "trace",
     "triangular_matmul",
+    "lstm",
     "digamma", "lgamma", "polygamma",
     "log_softplus", "softplus_gaussian_kl",
     "log_softmax", "logsumexp", "max", "mean", "min", "softmax", "sum", "var",
