@@ -5,12 +5,13 @@
 ``shape``: reshape, transpose, broadcast, indexing, joining and splitting.
 ``special``: log-gamma, digamma and polygamma (normalising constants of distributions).
 ``linalg``: matmul, Cholesky, solves, inverse, log-determinant, diagonal.
-``conv``: 2-D convolution, its transpose, max and average pooling (NCHW).
+``conv``: 2-D convolution and its transpose (NCHW); ``pool``: max and average pooling.
 ``gaussian_posterior``: Bayes by Backprop's log sigma and KL from (mu, rho), each one fused op.
 ``recurrent``: the LSTM recursion over a sequence as one fused op (``fused``: how such ops work).
 """
 
-from .conv import avg_pool2d, conv2d, conv_transpose2d, max_pool2d
+from .conv import conv2d, conv_transpose2d
+from .pool import avg_pool2d, max_pool2d
 from .elementwise import (
     abs, add, cast, clip, cos, div, erf, exp, leaky_relu, log, log1p, log_sigmoid, maximum,
     minimum, mul, neg, pow, relu, sigmoid, sin, softplus, sqrt, sub, tanh, where,

@@ -19,8 +19,7 @@ Three bilinear maps share the form B(x, W, y) = <conv2d(x, W), y>:
 ``conv2d`` (x -> y), ``conv_transpose2d`` (y -> x, its adjoint in x) and the
 weight gradient (x, y -> W). Each one's backward is made of the other two, so
 the backward pass is itself differentiable (double backprop, gradient penalties).
-Pooling reads the same windows: a weighted sum over each window with weights
-that are the one-hot arg-max (max pooling) or 1 / (KH KW) (average pooling).
+Pooling reads the same windows (``pool.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from ..function import Function
 from ..tensor import Tensor
 from .shape import reshape
 
-__all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "conv_output_size"]
+__all__ = ["conv2d", "conv_transpose2d", "conv_output_size"]
 
 _xp = backend.array_module
 
@@ -325,79 +324,3 @@ def conv_transpose2d(y: object, weight: object, bias: object = None, stride=1, p
     geometry = Geometry.of(op, out, kernel, stride, padding, dilation)
     result = _ConvTranspose2d(geometry, int(groups))(y, weight)
     return _add_bias(result, bias, weight.shape[1] * int(groups), op)
-
-
-# --------------------------------------------------------------------------- pooling
-class _WindowSum(Function):
-    """z[m, p] = sum_k a[m, k, p] x_window[m, k, p] over each pooling window, with fixed weights a."""
-
-    def __init__(self, geometry: Geometry, weights) -> None:
-        self.geometry, self.weights = geometry, weights
-
-    def forward(self, x):
-        n, c = x.shape[:2]
-        cols = im2col(x.reshape((n * c, 1) + x.shape[2:]), self.geometry)  # (1, KH, KW, N C, OH, OW)
-        kh, kw = self.geometry.kernel
-        z = (cols.reshape((kh * kw, n * c) + self.geometry.out_size) * self.weights).sum(axis=0)
-        return z.reshape((n, c) + self.geometry.out_size)
-
-    def backward(self, gz):
-        return _WindowScatter(self.geometry, self.weights)(gz)
-
-
-class _WindowScatter(Function):
-    """Adjoint of ``_WindowSum``: each window's output gradient spread back with the weights a."""
-
-    def __init__(self, geometry: Geometry, weights) -> None:
-        self.geometry, self.weights = geometry, weights
-
-    def forward(self, gz):
-        n, c = gz.shape[:2]
-        kh, kw = self.geometry.kernel
-        shape = (kh * kw, n * c) + self.geometry.out_size
-        cols = _xp(gz).broadcast_to(gz.reshape((1, n * c) + self.geometry.out_size) * self.weights, shape)
-        cols = cols.reshape((1, kh, kw, n * c) + self.geometry.out_size)
-        return col2im(cols, self.geometry).reshape((n, c) + self.geometry.in_size)
-
-    def backward(self, gx):
-        return _WindowSum(self.geometry, self.weights)(gx)
-
-
-def _pool_geometry(x: Tensor, op: str, kernel_size, stride, padding) -> Geometry:
-    _check_image(x, op)
-    kernel = _pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else stride
-    pad = _pair(padding, "padding", op, 0)
-    if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
-        # A window made only of padding would have no input to take the max or mean of.
-        raise ValueError(f"{op}: padding {pad} must be at most half the kernel {kernel}")
-    return Geometry.of(op, x.shape[2:], kernel, stride, pad, 1)
-
-
-def max_pool2d(x: object, kernel_size, stride=None, padding=0) -> Tensor:
-    """z[n, c, p, q] = max over the window of x (padding counts as -inf); stride defaults to the kernel.
-
-    The gradient flows to the arg-max of each window only (the first one on ties).
-    x (N, C, H, W) -> z (N, C, OH, OW).
-    """
-    x = x if isinstance(x, Tensor) else Tensor.constant(x)
-    geometry = _pool_geometry(x, "max_pool2d", kernel_size, stride, padding)
-    n, c = x.shape[:2]
-    kh, kw = geometry.kernel
-    xp = _xp(x.data)
-    cols = im2col(x.data.reshape((n * c, 1) + x.shape[2:]), geometry, fill=-numpy.inf)
-    winner = cols.reshape((kh * kw, n * c) + geometry.out_size).argmax(axis=0)
-    one_hot = (xp.arange(kh * kw).reshape(-1, 1, 1, 1) == winner).astype(x.dtype)
-    return _WindowSum(geometry, one_hot)(x)
-
-
-def avg_pool2d(x: object, kernel_size, stride=None, padding=0) -> Tensor:
-    """z[n, c, p, q] = mean of x over the window (zero padding counted, as PyTorch's default).
-
-    x (N, C, H, W) -> z (N, C, OH, OW); stride defaults to the kernel.
-    """
-    x = x if isinstance(x, Tensor) else Tensor.constant(x)
-    geometry = _pool_geometry(x, "avg_pool2d", kernel_size, stride, padding)
-    kh, kw = geometry.kernel
-    weight = numpy.dtype(x.dtype).type(1.0 / (kh * kw))
-    return _WindowSum(geometry, weight)(x)
