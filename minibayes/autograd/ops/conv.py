@@ -99,7 +99,8 @@ def _pad(x, geometry: Geometry, fill: float = 0.0):
     if ph == 0 and pw == 0:
         return x
     xp = _xp(x)
-    padded = xp.full(x.shape[:2] + geometry.padded_size, fill, dtype=x.dtype)
+    shape = x.shape[:2] + geometry.padded_size
+    padded = xp.zeros(shape, dtype=x.dtype) if fill == 0 else xp.full(shape, fill, dtype=x.dtype)
     padded[:, :, ph: ph + x.shape[2], pw: pw + x.shape[3]] = x
     return padded
 
@@ -125,18 +126,24 @@ def im2col(x, geometry: Geometry, fill: float = 0.0):
 
 
 def col2im(cols, geometry: Geometry):
-    """Adjoint of ``im2col``: cols (C, KH, KW, N, OH, OW) summed back into an image (N, C, H, W).
+    """Adjoint of ``im2col``, batch last: cols (C, KH, KW, OH, OW, N) summed back into an image (N, C, H, W).
 
     A pixel read by several receptive fields collects the sum of their entries: one strided
     add per kernel offset (KH KW of them), which is the sum over offsets that ``add.at`` would
-    do element by element, far slower.
+    do element by element, far slower. The batch is the last axis here (unlike ``im2col``'s
+    columns) so that each add runs over contiguous stretches of N (or OW x N at stride 1)
+    numbers instead of OW: with OW = 10 (LeNet's second layer) NumPy spends its time starting
+    inner loops, and this layout made the input gradient 2-3x faster (measured) for the price
+    of moving the batch axis once on the way in and once on the way out.
     """
-    c, _, _, n = cols.shape[:4]
+    c, n = cols.shape[0], cols.shape[-1]
     xp = _xp(cols)
-    padded = xp.zeros((c, n) + geometry.padded_size, dtype=cols.dtype)
+    padded = xp.zeros((c,) + geometry.padded_size + (n,), dtype=cols.dtype)
     for i, j, rows, columns in geometry.offsets():
-        padded[:, :, rows, columns] += cols[:, i, j]
-    return xp.ascontiguousarray(_crop(padded.transpose(1, 0, 2, 3), geometry))
+        padded[:, rows, columns] += cols[:, i, j]
+    ph, pw = geometry.padding
+    h, w = geometry.in_size
+    return xp.ascontiguousarray(padded[:, ph: ph + h, pw: pw + w].transpose(3, 0, 1, 2))
 
 
 # --------------------------------------------------------------------------- the three bilinear maps
@@ -161,12 +168,12 @@ def _gemm_forward(cols, w, groups):
 
 
 def _gemm_input(y, w, groups, geometry: Geometry):
-    """cols (C, KH, KW, N, OH, OW) = W^T (g, K, O/g) @ y (g, O/g, N OH OW): the transposed GEMM."""
+    """cols (C, KH, KW, OH, OW, N) = W^T (g, K, O/g) @ y (g, O/g, OH OW N): the transposed GEMM, batch last."""
     n, o, oh, ow = y.shape
     c_per_group, kh, kw = w.shape[1:]
-    y_channel_major = y.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
-    cols = _grouped_matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), y_channel_major)
-    return cols.reshape(c_per_group * groups, kh, kw, n, oh, ow)
+    y_batch_last = y.transpose(1, 2, 3, 0).reshape(groups, o // groups, oh * ow * n)
+    cols = _grouped_matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), y_batch_last)
+    return cols.reshape(c_per_group * groups, kh, kw, oh, ow, n)
 
 
 def _gemm_weight(cols, y, groups, weight_shape):
@@ -205,8 +212,11 @@ class _ConvTranspose2d(Function):
 
     def backward(self, gx):
         y, w = self.inputs
-        gy = Conv2d(self.geometry, self.groups)(gx, w) if y.requires_grad else None
-        gw = _ConvWeight(self.geometry, self.groups, w.shape)(gx, y) if w.requires_grad else None
+        conv = Conv2d(self.geometry, self.groups)
+        gy = conv(gx, w) if y.requires_grad else None
+        # Both gradients read the columns of gx: the weight gradient reuses the ones conv2d just made.
+        gw = _ConvWeight(self.geometry, self.groups, w.shape, getattr(conv, "cols", None))(gx, y) \
+            if w.requires_grad else None
         return gy, gw
 
 
