@@ -5,8 +5,9 @@ Training mode normalises with the statistics of the minibatch,
     x_hat = (x - mu_B) / sqrt(sigma_B^2 + eps),   y = gamma x_hat + beta,
 
 mu_B and sigma_B^2 (biased) taken over every axis but the channel axis 1 (batch, and height and
-width for images), and gradients flow through mu_B and sigma_B^2 too (it is composed of
-differentiable ops, so double backprop works). It also keeps exponential running averages
+width for images), and gradients flow through mu_B and sigma_B^2 too: one fused op
+(``autograd/ops/normalization.py``) with the closed-form backward, twice differentiable
+through its graph-op twin. It also keeps exponential running averages
 for evaluation mode,
 
     running <- (1 - momentum) running + momentum batch_statistic,
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from .. import backend
 from ..autograd import ops
-from ..autograd.function import no_grad
+from ..autograd.ops.normalization import batch_norm_train
 from ..autograd.tensor import Tensor
 from .module import Module, Parameter
 
@@ -49,7 +50,6 @@ def batch_norm(x: object, running_mean: object = None, running_var: object = Non
     if x.ndim not in (2, 4):
         raise ValueError(f"batch_norm: x must be (N, C) or (N, C, H, W), got shape {x.shape}")
     channels = x.shape[1]
-    axes = (0,) if x.ndim == 2 else (0, 2, 3)
     shape = (1, channels) + (1,) * (x.ndim - 2)
     for name, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                         ("bias", bias)):
@@ -60,24 +60,23 @@ def batch_norm(x: object, running_mean: object = None, running_var: object = Non
         count = x.size // channels
         if count < 2 and running_var is not None:
             raise ValueError(f"batch_norm: training needs more than one value per channel, got input {x.shape}")
-        mean = ops.mean(x, axis=axes, keepdims=True)
-        centred = x - mean
-        var = ops.mean(centred * centred, axis=axes, keepdims=True)
-        if running_mean is not None:
-            with no_grad():  # in place on the device: no host sync
-                running_mean *= 1.0 - momentum
-                running_mean += momentum * mean.data.reshape(channels)
-        if running_var is not None:
-            with no_grad():
-                running_var *= 1.0 - momentum
-                running_var += (momentum * count / (count - 1)) * var.data.reshape(channels)
-        y = centred / ops.sqrt(var + eps)
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: evaluation mode (training=False) needs running_mean and running_var")
         xp = backend.array_module(x.data)
-        scale = Tensor((1.0 / xp.sqrt(running_var + eps)).astype(x.dtype).reshape(shape))
-        y = (x - Tensor(running_mean.astype(x.dtype).reshape(shape))) * scale
+        # One fused node (closed-form backward); absent gamma / beta are the identity affine map.
+        gamma = weight if weight is not None else Tensor(xp.ones(channels, dtype=x.dtype))
+        beta = bias if bias is not None else Tensor(xp.zeros(channels, dtype=x.dtype))
+        y, mean, var = batch_norm_train(x, gamma, beta, eps)
+        if running_mean is not None:  # in place on the device: no host sync
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * mean
+        if running_var is not None:
+            running_var *= 1.0 - momentum
+            running_var += (momentum * count / (count - 1)) * var
+        return y
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: evaluation mode (training=False) needs running_mean and running_var")
+    xp = backend.array_module(x.data)
+    scale = Tensor((1.0 / xp.sqrt(running_var + eps)).astype(x.dtype).reshape(shape))
+    y = (x - Tensor(running_mean.astype(x.dtype).reshape(shape))) * scale
     if weight is not None:
         y = y * ops.reshape(weight, shape)
     if bias is not None:
