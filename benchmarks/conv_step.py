@@ -9,9 +9,10 @@ Workloads (float32, Adam):
 Contenders, each in fresh processes taking turns (see mlp_step.py for why): minibayes (NumPy:
 im2col + one BLAS GEMM per convolution) and PyTorch CPU eager with the same thread count (its
 convolutions use a tuned library, oneDNN). With ``--cupy``, also minibayes on CuPy and PyTorch CUDA.
-``--profile`` prints where minibayes' LeNet step spends its time (cProfile, top functions).
+``--profile [lenet|conv_vae|lstm]`` prints where minibayes' step spends its time (cProfile, top
+functions; LeNet at batch 128 by default).
 
-Usage: python benchmarks/conv_step.py [--quick] [--cupy] [--processes N] [--profile]
+Usage: python benchmarks/conv_step.py [--quick] [--cupy] [--processes N] [--profile [WORKLOAD]]
 """
 
 from __future__ import annotations
@@ -171,8 +172,8 @@ def time_one(name: str, workload: str, batch: int, steps: int, repeats: int) -> 
     raise ValueError(f"unknown contender {name!r}")
 
 
-def profile_lenet(batch: int = 128) -> None:
-    step = minibayes_step("lenet", batch)
+def profile(workload: str = "lenet", batch: int = 128) -> None:
+    step = minibayes_step(workload, 64 if workload == "lstm" else batch)
     step()
     profiler = cProfile.Profile()
     profiler.enable()
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cupy", action="store_true")
     parser.add_argument("--processes", type=int, default=3)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", nargs="?", const="lenet", choices=("lenet", "conv_vae", "lstm"))
     parser.add_argument("--only", choices=CONTENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--workload", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(time_one(args.only, args.workload, args.batch, steps, repeats)))
         return 0
     if args.profile:
-        profile_lenet()
+        profile(args.profile)
         return 0
     if torch is None:
         print("PyTorch is not installed: `pip install torch==2.13.0` (CPU build) gives the peer.", file=sys.stderr)
