@@ -12,7 +12,11 @@ convolutions use a tuned library, oneDNN). With ``--cupy``, also minibayes on Cu
 ``--profile [lenet|conv_vae|lstm]`` prints where minibayes' step spends its time (cProfile, top
 functions; LeNet at batch 128 by default).
 
-Usage: python benchmarks/conv_step.py [--quick] [--cupy] [--processes N] [--profile [WORKLOAD]]
+``--one-process`` (for a loaded machine, run with OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1): both
+contenders single-threaded in one process, taking turns per round (3 rounds, medians), so that a
+slow spell hits both alike; it reports the ratio, not figures comparable to a quiet machine's.
+
+Usage: python benchmarks/conv_step.py [--quick] [--cupy] [--processes N] [--profile [WORKLOAD]] [--one-process]
 """
 
 from __future__ import annotations
@@ -183,12 +187,30 @@ def profile(workload: str = "lenet", batch: int = 128) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
 
 
+def one_process(rounds: int = 3) -> None:
+    """Single-threaded minibayes and PyTorch in this process, interleaved per round; medians."""
+    if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
+        raise SystemExit("--one-process: set OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 before starting Python")
+    torch.set_num_threads(1)
+    print("| workload | batch | minibayes (NumPy) | PyTorch CPU | minibayes / PyTorch |\n|---|---|---|---|---|")
+    for workload, batch in WORKLOADS:
+        steps = 2 if batch == 1024 else 10
+        ours, theirs = minibayes_step(workload, batch), torch_step(workload, batch)
+        times = {"minibayes": [], "torch": []}
+        for _ in range(rounds):
+            times["minibayes"].append(median_step_seconds(ours, steps, 3))
+            times["torch"].append(median_step_seconds(theirs, steps, 3))
+        a, b = statistics.median(times["minibayes"]), statistics.median(times["torch"])
+        print(f"| {workload} | {batch} | {a * 1e3:.2f} ms | {b * 1e3:.2f} ms | {a / b:.2f}x |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cupy", action="store_true")
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--profile", nargs="?", const="lenet", choices=("lenet", "conv_vae", "lstm"))
+    parser.add_argument("--one-process", action="store_true")
     parser.add_argument("--only", choices=CONTENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--workload", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
@@ -203,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.profile:
         profile(args.profile)
+        return 0
+    if args.one_process and torch is not None:
+        one_process()
         return 0
     if torch is None:
         print("PyTorch is not installed: `pip install torch==2.13.0` (CPU build) gives the peer.", file=sys.stderr)
