@@ -30,6 +30,24 @@ def median_step_seconds(step: Callable[[], object], steps: int, repeats: int,
     return statistics.median(times)
 
 
+def require_single_thread(flag: str) -> None:
+    """Refuse to start a one-process comparison unless BLAS was limited to one thread at start-up."""
+    if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
+        raise SystemExit(f"{flag}: set OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 before starting Python")
+
+
+def interleaved_medians(contenders: dict[str, Callable[[], object]], steps: int, rounds: int = 3,
+                        repeats: int = 3) -> dict[str, float]:
+    """Step times of several contenders in this one process, taking turns for ``rounds`` rounds
+    (so that a slow spell of a loaded machine hits all alike): the median over rounds of
+    ``median_step_seconds``. For ratios on a busy machine, not for figures comparable to a quiet one's."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, step in contenders.items():
+            times[name].append(median_step_seconds(step, steps, repeats))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def run_fresh(script: str, arguments: list[str], environment: dict[str, str] | None = None) -> object:
     """Run ``script`` with ``arguments`` in a new interpreter; its last stdout line is JSON."""
     result = subprocess.run([sys.executable, script, *arguments], capture_output=True, text=True, check=True,

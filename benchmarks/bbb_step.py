@@ -8,7 +8,11 @@ Contenders, each in fresh processes taking turns (see mlp_step.py for why), at b
   numbers of one weight sample (what BBB must do beyond a plain network).
 With ``--cupy``, also minibayes on CuPy and PyTorch CUDA.
 
-Usage: python benchmarks/bbb_step.py [--quick] [--cupy] [--processes N]
+``--one-process`` (for a loaded machine, run with OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1): the
+contenders single-threaded in one process, taking turns per round (3 rounds, medians); it reports
+ratios, not figures comparable to a quiet machine's.
+
+Usage: python benchmarks/bbb_step.py [--quick] [--cupy] [--processes N] [--one-process]
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minibayes as mb  # noqa: E402
-from benchmarks._timing import machine_line, median_step_seconds, run_fresh, step_times_in_turns  # noqa: E402
+from benchmarks._timing import (  # noqa: E402
+    interleaved_medians, machine_line, median_step_seconds, require_single_thread, run_fresh, step_times_in_turns,
+)
 from minibayes import nn, optim  # noqa: E402
 from minibayes.models import bbb_objective, categorical_log_likelihood  # noqa: E402
 from minibayes.nn import functional as F  # noqa: E402
@@ -148,11 +154,31 @@ def time_one(name: str, batch_size: int, steps: int, repeats: int) -> float:
     raise ValueError(f"unknown contender {name!r}")
 
 
+def one_process(rounds: int = 3) -> None:
+    """Single-threaded minibayes, PyTorch and the floor in this process, interleaved per round; medians."""
+    require_single_thread("--one-process")
+    torch.set_num_threads(1)
+    print(machine_line(torch) + " (one process, one thread each)\n")
+    print("| batch | sampling | minibayes (NumPy) | PyTorch CPU | minibayes / PyTorch | floor (MLP step + draws) |"
+          "\n|---|---|---|---|---|---|")
+    for batch_size in (128, 1024):
+        rng = np.random.default_rng(0)
+        x, y = rng.random((batch_size, 784), dtype=np.float32), rng.integers(0, 10, batch_size)
+        contenders = {"minibayes": minibayes_step(x, y), "torch": torch_step(x, y),
+                      "minibayes_local": minibayes_step(x, y, True), "torch_local": torch_step(x, y, True),
+                      "floor": floor_step(x, y)}
+        r = interleaved_medians(contenders, 10 if batch_size == 128 else 4, rounds)
+        for label, ours, theirs in (("weights", "minibayes", "torch"), ("local", "minibayes_local", "torch_local")):
+            print(f"| {batch_size} | {label} | {r[ours] * 1e3:.2f} ms | {r[theirs] * 1e3:.2f} ms | "
+                  f"{r[ours] / r[theirs]:.2f}x | {r['floor'] * 1e3:.2f} ms |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cupy", action="store_true")
     parser.add_argument("--processes", type=int, default=5)
+    parser.add_argument("--one-process", action="store_true")
     parser.add_argument("--only", choices=CONTENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -165,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(threads)
     if args.only:
         print(json.dumps(time_one(args.only, args.batch, steps, repeats)))
+        return 0
+    if args.one_process and torch is not None:
+        one_process()
         return 0
     if torch is None:
         print("PyTorch is not installed: `pip install torch==2.13.0` (CPU build) gives the peer.", file=sys.stderr)

@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minibayes as mb  # noqa: E402
-from benchmarks._timing import median_step_seconds, run_fresh  # noqa: E402
+from benchmarks._timing import interleaved_medians, median_step_seconds, require_single_thread, run_fresh  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
 from minibayes.nn import functional as F  # noqa: E402
 
@@ -189,18 +189,14 @@ def profile(workload: str = "lenet", batch: int = 128) -> None:
 
 def one_process(rounds: int = 3) -> None:
     """Single-threaded minibayes and PyTorch in this process, interleaved per round; medians."""
-    if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
-        raise SystemExit("--one-process: set OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 before starting Python")
+    require_single_thread("--one-process")
     torch.set_num_threads(1)
     print("| workload | batch | minibayes (NumPy) | PyTorch CPU | minibayes / PyTorch |\n|---|---|---|---|---|")
     for workload, batch in WORKLOADS:
         steps = 2 if batch == 1024 else 10
-        ours, theirs = minibayes_step(workload, batch), torch_step(workload, batch)
-        times = {"minibayes": [], "torch": []}
-        for _ in range(rounds):
-            times["minibayes"].append(median_step_seconds(ours, steps, 3))
-            times["torch"].append(median_step_seconds(theirs, steps, 3))
-        a, b = statistics.median(times["minibayes"]), statistics.median(times["torch"])
+        times = interleaved_medians({"minibayes": minibayes_step(workload, batch), "torch": torch_step(workload, batch)},
+                                    steps, rounds)
+        a, b = times["minibayes"], times["torch"]
         print(f"| {workload} | {batch} | {a * 1e3:.2f} ms | {b * 1e3:.2f} ms | {a / b:.2f}x |", flush=True)
 
 
