@@ -27,6 +27,7 @@ from ..autograd.function import no_grad
 from ..autograd.tensor import Tensor
 from ..nn.layers import Dense, LeakyReLU, ReLU, Sigmoid, Tanh
 from ..nn.module import Module, Sequential
+from ..nn.normalization import BatchNorm2d
 from ..optim import Adam, Optimizer
 from . import gan_losses
 
@@ -87,9 +88,22 @@ class GAN(Module):
         self.data_shape, self.dtype = self._probe()
 
     def _probe(self) -> tuple[tuple[int, ...], object]:
-        """data_shape and dtype read off one pass of both networks at z = 0; bad wiring fails here."""
+        """data_shape and dtype read off one pass of both networks at z = 0; bad wiring fails here.
+
+        The pass runs in evaluation mode (and restores each module's mode after), so that it leaves
+        batch-normalisation running statistics untouched.
+        """
         parameters = list(self.generator.parameters())
         dtype = parameters[0].dtype if parameters else backend.get_default_dtype()
+        modes = [(module, module.training) for module in self.modules()]
+        self.eval()
+        try:
+            return self._probe_shapes(dtype)
+        finally:
+            for module, training in modes:
+                object.__setattr__(module, "training", training)
+
+    def _probe_shapes(self, dtype: object) -> tuple[tuple[int, ...], object]:
         with no_grad():
             try:
                 x = self.generator(Tensor(backend.xp().zeros((2, self.noise_dim), dtype=dtype)))
@@ -169,16 +183,25 @@ class GAN(Module):
             raise ValueError(f"GAN: WGAN-GP needs as many noise rows as data rows, got {fake.shape[0]} "
                              f"and {real.shape[0]}")
         xp = backend.array_module(real)
-        # One pass over the stacked batch: one big product per layer instead of two (house rule 9);
-        # rows do not interact in these networks, so the logits are those of two separate passes.
-        scores = self.logits(Tensor(xp.concatenate([real, fake])))
-        real_scores, fake_scores = scores[: real.shape[0]], scores[real.shape[0]:]
+        if self._batch_coupled():
+            # Batch norm in training mode normalises by its batch's statistics: a stacked batch
+            # would mix real and generated rows, so each gets its own pass (as Radford et al.'s DCGAN).
+            real_scores, fake_scores = self.logits(Tensor(real)), self.logits(Tensor(fake))
+        else:
+            # One pass over the stacked batch: one big product per layer instead of two (house rule 9);
+            # rows do not interact in these networks, so the logits are those of two separate passes.
+            scores = self.logits(Tensor(xp.concatenate([real, fake])))
+            real_scores, fake_scores = scores[: real.shape[0]], scores[real.shape[0]:]
         if self.objective != "wgan_gp":
             return gan_losses.discriminator_loss(real_scores, fake_scores)
         if mix is None:
             mix = backend.rng().random((real.shape[0],), dtype=self.dtype)
         penalty = gan_losses.gradient_penalty(self.logits, real, fake, mix)
         return gan_losses.critic_loss(real_scores, fake_scores) + self.penalty_weight * penalty
+
+    def _batch_coupled(self) -> bool:
+        """True when a layer of the discriminator mixes rows: batch norm in training mode."""
+        return any(isinstance(module, BatchNorm2d) and module.training for module in self.discriminator.modules())
 
     def generator_loss(self, z: object) -> Tensor:
         """The loss of one generator step at noise z (batch, noise_dim), through D's logits."""

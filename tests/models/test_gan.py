@@ -144,3 +144,30 @@ def test_non_finite_losses_are_reported_not_hidden():
     data[3] = np.nan
     with pytest.raises(FloatingPointError, match="discriminator loss became non-finite at iteration"):
         train_gan(gan, data, 20, batch_size=10, random_state=0)
+
+
+def batch_norm_gan():
+    """A DCGAN-like pair with batch norm in both networks (Radford et al. 2016), on 3-feature data."""
+    mb.seed(0)
+    generator = nn.Sequential(nn.Dense(2, 6, dtype="float64"), nn.BatchNorm1d(6, dtype="float64"), nn.ReLU(),
+                              nn.Dense(6, 3, dtype="float64"))
+    discriminator = nn.Sequential(nn.Dense(3, 6, dtype="float64"), nn.BatchNorm1d(6, dtype="float64"),
+                                  nn.LeakyReLU(0.2), nn.Dense(6, 1, dtype="float64"))
+    return GAN(generator, discriminator, 2)
+
+
+def test_with_batch_norm_real_and_generated_rows_get_their_own_batch_statistics():
+    gan = batch_norm_gan()
+    # Building the GAN probes both networks in evaluation mode: running statistics untouched, modes restored.
+    for module in gan.modules():
+        assert module.training
+        if isinstance(module, nn.BatchNorm1d):
+            np.testing.assert_array_equal(module.running_mean, 0.0)
+            np.testing.assert_array_equal(module.running_var, 1.0)
+    real = np.random.default_rng(0).normal(3.0, 2.0, size=(8, 3))
+    z = gan.sample_noise(8, random_state=1)
+    separate = gan_losses.discriminator_loss(gan.logits(real), gan.logits(gan.generate(z).detach())).item()
+    np.testing.assert_allclose(gan.discriminator_loss(real, z).item(), separate, rtol=1e-12)
+    # One stacked pass would normalise real and generated rows together: a different loss.
+    scores = gan.logits(np.concatenate([real, gan.generate(z).data]))
+    assert abs(gan_losses.discriminator_loss(scores[:8], scores[8:]).item() - separate) > 1e-3
