@@ -18,8 +18,10 @@ VAE with a 2-D latent and DCGAN, all on Fashion-MNIST (seed Day 3; lecture 000's
 3. DCGAN (Radford et al. 2016: strided convolutions instead of pooling, transposed convolutions in
    the generator, batch norm in both nets except the generator output and discriminator input,
    ReLU in the generator with tanh output, LeakyReLU(0.2) in the discriminator, Adam lr 2e-4,
-   beta1 0.5): samples from fixed noise after each epoch. Issue 15's GAN module is not on main, so
-   the loop here is the minimal non-saturating one (Goodfellow et al. 2014, section 3).
+   beta1 0.5): ``minibayes.models.GAN`` trained by ``train_gan`` (Goodfellow et al. 2014 Algorithm 1
+   with k = 1 and the non-saturating generator loss), batches of 64 drawn from the training images
+   uniformly with replacement (Algorithm 1's "sample a minibatch from p_data");
+   samples from fixed noise after each epoch (len(train) / 64 iterations).
 
 Figures (OUT/...png): lenet_rotated.png, conv_vae_samples.png, conv_vae_manifold.png,
 dcgan_samples.png. ``--quick`` uses the shipped 2,000 / 500 image subset and one short epoch.
@@ -42,7 +44,7 @@ from scipy import ndimage, stats  # noqa: E402
 import minibayes as mb  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
 from minibayes.data import DataLoader, load_fashion_mnist, load_fashion_mnist_or_small  # noqa: E402
-from minibayes.models import bbb_objective, categorical_log_likelihood, predict_mc  # noqa: E402
+from minibayes.models import GAN, bbb_objective, categorical_log_likelihood, predict_mc, train_gan  # noqa: E402
 from minibayes.models.vae import VAE  # noqa: E402
 from minibayes.nn import functional as F  # noqa: E402
 
@@ -223,33 +225,23 @@ def dcgan(noise_dim: int = 32):
 
 def dcgan_part(args, data, out: Path) -> dict:
     (x_train, _), _ = data
-    real_images = x_train * 2.0 - 1.0  # tanh range
+    real_images = mb.asarray(x_train * 2.0 - 1.0)  # tanh range, copied to the device once
     epochs = args.epochs or (1 if args.quick else 5)
     noise_dim = 32
-    generator, discriminator = dcgan(noise_dim)
-    g_opt = optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    d_opt = optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    fixed = mb.asarray(np.random.default_rng(args.seed).normal(size=(8, noise_dim)).astype(np.float32))
+    gan = GAN(*dcgan(noise_dim), noise_dim, objective="non_saturating")
+    # Radford et al.: Adam with lr 2e-4 and beta1 0.5 for both players.
+    d_opt = optim.Adam(gan.discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    g_opt = optim.Adam(gan.generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    fixed = gan.sample_noise(8, random_state=args.seed)      # the same noise after every epoch
     snapshots, losses = [], []
     for _ in range(epochs):
-        generator.train(), discriminator.train()
-        for xb in DataLoader(real_images, batch_size=64, shuffle=True, seed=args.seed, drop_last=True):
-            n = xb.shape[0]
-            z = mb.Tensor(mb.rng().standard_normal((n, noise_dim), dtype=np.float32))
-            ones, zeros = mb.ones(n, 1), mb.zeros(n, 1)
-            d_opt.zero_grad()
-            fake = generator(z)
-            d_loss = F.bce_with_logits(discriminator(xb), ones) + F.bce_with_logits(discriminator(fake.detach()), zeros)
-            d_loss.backward()
-            d_opt.step()
-            g_opt.zero_grad()
-            g_loss = F.bce_with_logits(discriminator(fake), ones)  # non-saturating: max log D(G(z))
-            g_loss.backward()
-            g_opt.step()
-        losses.append((d_loss.item(), g_loss.item()))
-        generator.eval()
+        gan.train()   # batch statistics in both nets while training (train_gan leaves the modes alone)
+        history = train_gan(gan, real_images, max(1, len(x_train) // 64), batch_size=64,
+                            discriminator_optimizer=d_opt, generator_optimizer=g_opt)
+        losses.append((float(history.discriminator[-1]), float(history.generator[-1])))
+        gan.eval()    # running statistics for the samples
         with mb.no_grad():
-            snapshots.append((mb.to_numpy(generator(fixed).data)[:, 0] + 1.0) / 2.0)
+            snapshots.append((mb.to_numpy(gan.generate(fixed).data)[:, 0] + 1.0) / 2.0)
     _image_grid(np.stack(snapshots), out / "dcgan_samples.png", "DCGAN: the same noise after each epoch (rows)")
     print(f"DCGAN: last discriminator / generator losses {losses[-1][0]:.3f} / {losses[-1][1]:.3f}")
     return {"losses": losses, "sample_std": float(np.std(snapshots[-1]))}

@@ -313,27 +313,30 @@ def train_gan(gan: GAN, data: object, iterations: int, *, batch_size: int = 64, 
 
 def make_mlp_gan(n_features: int, noise_dim: int = 100, generator_hidden: tuple[int, ...] = (256, 512),
                  discriminator_hidden: tuple[int, ...] = (512, 256), *, output: str | None = "tanh",
-                 dtype: object = None, **options: object) -> GAN:
+                 init: object = None, dtype: object = None, **options: object) -> GAN:
     """MLP generator (ReLU) and discriminator (LeakyReLU 0.2), Radford et al.'s activations.
 
     G: noise_dim -> generator_hidden -> n_features, then ``output`` ("tanh" for data in [-1, 1],
     "sigmoid" for [0, 1], None for unbounded data such as the 2-D ring); D: n_features ->
-    discriminator_hidden -> 1 logit. ``options`` go to ``GAN`` (``objective``, ``penalty_weight``).
+    discriminator_hidden -> 1 logit. ``init`` (a ``Dense`` initialiser) sets every weight; None
+    keeps He for the hidden layers and Glorot for the output layers. ``options`` go to ``GAN``
+    (``objective``, ``penalty_weight``).
     """
     outputs = {"tanh": Tanh, "sigmoid": Sigmoid, None: None}
     if output not in outputs:
         raise ValueError(f"make_mlp_gan: output must be 'tanh', 'sigmoid' or None, got {output!r}")
     sizes = (noise_dim, *generator_hidden)
+    hidden, last = ("he", "glorot") if init is None else (init, init)
     layers: list[Module] = []
     for a, b in zip(sizes, sizes[1:]):
-        layers += [Dense(a, b, dtype=dtype), ReLU()]
-    layers.append(Dense(sizes[-1], n_features, init="glorot", dtype=dtype))
+        layers += [Dense(a, b, init=hidden, dtype=dtype), ReLU()]
+    layers.append(Dense(sizes[-1], n_features, init=last, dtype=dtype))
     if outputs[output] is not None:
         layers.append(outputs[output]())
     generator = Sequential(*layers)
     sizes = (n_features, *discriminator_hidden)
     layers = []
     for a, b in zip(sizes, sizes[1:]):
-        layers += [Dense(a, b, dtype=dtype), LeakyReLU(0.2)]
-    layers.append(Dense(sizes[-1], 1, init="glorot", dtype=dtype))
+        layers += [Dense(a, b, init=hidden, dtype=dtype), LeakyReLU(0.2)]
+    layers.append(Dense(sizes[-1], 1, init=last, dtype=dtype))
     return GAN(generator, Sequential(*layers), noise_dim, **options)

@@ -171,3 +171,17 @@ def test_with_batch_norm_real_and_generated_rows_get_their_own_batch_statistics(
     # One stacked pass would normalise real and generated rows together: a different loss.
     scores = gan.logits(np.concatenate([real, gan.generate(z).data]))
     assert abs(gan_losses.discriminator_loss(scores[:8], scores[8:]).item() - separate) > 1e-3
+
+
+def test_make_mlp_gan_init_sets_every_weight():
+    def constant(shape, dtype):
+        return np.full(shape, 0.25, dtype=dtype)
+
+    gan = make_mlp_gan(2, 3, (4, 5), (6,), output=None, init=constant, dtype="float64")
+    weights = [p.data for name, p in gan.named_parameters() if name.endswith("weight")]
+    assert len(weights) == 5 and all(np.all(w == 0.25) for w in weights)
+    mb.seed(0)
+    default = make_mlp_gan(2, 3, (4,), (6,), output=None, dtype="float64")   # He hidden, Glorot output
+    assert not any(np.all(p.data == 0.25) for p in default.parameters())
+    with pytest.raises(ValueError, match="init"):
+        make_mlp_gan(2, 3, (4,), (6,), init="uniform")
