@@ -30,6 +30,7 @@ def test_quick_run_writes_the_figures_and_its_numbers_hold(tmp_path):
         assert test_nll[-1] < test_nll[0] - 0.2        # learning, on a fresh draw
         assert test_nll[-1] > moons["true_nll"] - 0.05  # nothing beats the true density by much
     fashion = summary["fashion"]
-    assert all(math.isfinite(b) for b in fashion["test_bpd"]) and fashion["samples_finite"]
-    assert fashion["test_bpd"][-1] < fashion["test_bpd"][0]
-    assert np.all(np.array(fashion["test_bpd"]) > 0)
+    assert all(math.isfinite(b) for b in fashion["valid_bpd"]) and fashion["samples_finite"]
+    assert fashion["valid_bpd"][fashion["best_epoch"]] == min(fashion["valid_bpd"][1:])   # the kept epoch
+    assert min(fashion["valid_bpd"][1:]) < fashion["valid_bpd"][0]                       # training helped
+    assert 0 < fashion["test_bpd"] < fashion["valid_bpd"][0] and fashion["test_bpd_median_image"] > 0
