@@ -114,19 +114,16 @@ class BayesianLayer(Module):
         return weight if self.weight_mask is None else weight * Tensor(self.weight_mask)
 
     # ------------------------------------------------------------------ KL(q || P)
-    def _parameter_groups(self) -> list[tuple[Tensor, Tensor, Tensor, object]]:
-        """(mu, rho, sigma, mask) of the weights and of the bias."""
-        groups = [(self.weight_mu, self.weight_rho, self.weight_sigma(), self.weight_mask)]
+    def _parameter_groups(self) -> list[tuple[str, Tensor, Tensor, object]]:
+        """(key, mu, rho, mask) of the weights and of the bias; sigma is ``self._scale(key, rho)``."""
+        groups = [("weight", self.weight_mu, self.weight_rho, self.weight_mask)]
         if self.bias_mu is not None:
-            groups.append((self.bias_mu, self.bias_rho, self.bias_sigma(), None))
+            groups.append(("bias", self.bias_mu, self.bias_rho, None))
         return groups
 
     def _groups(self) -> list[tuple[Tensor, Tensor, Tensor, object]]:
         """(mu, sigma, log sigma, mask) of the weights and of the bias."""
-        groups = [(self.weight_mu, self.weight_sigma(), log_softplus(self.weight_rho), self.weight_mask)]
-        if self.bias_mu is not None:
-            groups.append((self.bias_mu, self.bias_sigma(), log_softplus(self.bias_rho), None))
-        return groups
+        return [(mu, self._scale(key, rho), log_softplus(rho), mask) for key, mu, rho, mask in self._parameter_groups()]
 
     def kl(self, method: str = "auto") -> Tensor:
         """KL(q(w) || P(w)) summed over every weight and bias of the layer (pruned weights excluded).
@@ -144,8 +141,8 @@ class BayesianLayer(Module):
             if not self.prior.has_closed_form_kl:
                 raise ValueError(f"{type(self).__name__}.kl: {self.prior!r} has no closed-form KL; use method='monte_carlo'")
             total = None
-            for mu, rho, sigma, mask in self._parameter_groups():
-                elementwise = self.prior.kl_from_rho(mu, rho, sigma)
+            for key, mu, rho, mask in self._parameter_groups():
+                elementwise = self.prior.kl_from_rho(mu, rho, self._scale(key, rho))
                 part = (elementwise if mask is None else elementwise * Tensor(mask)).sum()
                 total = part if total is None else total + part
             return total
@@ -162,7 +159,7 @@ class BayesianLayer(Module):
             sample = (weight, eps_w, bias, eps_b)
         weight, eps_w, bias, eps_b = sample
         total = None
-        for (mu, rho, _, mask), w, eps in zip(self._parameter_groups(), (weight, bias), (eps_w, eps_b)):
+        for (_, mu, rho, mask), w, eps in zip(self._parameter_groups(), (weight, bias), (eps_w, eps_b)):
             # log N(w | mu, sigma^2) with (w - mu) / sigma = eps exactly.
             log_q = -0.5 * eps * eps - log_softplus(rho) - HALF_LOG_2PI
             elementwise = log_q - self.prior.log_prob(w)

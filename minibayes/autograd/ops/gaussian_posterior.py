@@ -83,7 +83,7 @@ class SoftplusGaussianKL(Function):
         xp = backend.array_module(sigma)
         self.linear = rho < _LINEAR_BELOW       # where log s is rho itself
         self.safe_sigma = xp.maximum(sigma, xp.finfo(sigma.dtype).tiny)
-        log_sigma = xp.where(self.linear, rho, xp.log(self.safe_sigma))
+        log_sigma = _log_softplus_arrays(rho, sigma)
         result = sigma * sigma + mu * mu        # broadcasts when the shapes differ
         result *= 0.5 * self.prior_precision
         result -= log_sigma
