@@ -349,16 +349,32 @@ def tensor(data: object, requires_grad: bool = False, dtype: object = None) -> T
     try:
         array = backend.asarray(data, dtype=dtype)
     except (TypeError, ValueError) as error:  # ragged lists, strings that are not numbers, ...
+        # CuPy refuses strings and objects itself, with its own words: say what NumPy would have made.
+        host_dtype = _host_dtype(data)
+        if host_dtype is not None and host_dtype.kind not in "biufc":
+            raise _not_numbers(host_dtype, data) from None
         raise TypeError(
             f"tensor: data must be numbers (bool, int or float), as a scalar, a (nested) list of equal-length "
             f"rows, or an array; got {type(data).__name__}: {error}"
         ) from None
     if array.dtype.kind not in "biufc":
-        raise TypeError(
-            f"tensor: data must be numbers (bool, int or float), got an array of dtype {array.dtype} "
-            f"from {type(data).__name__}; convert strings or objects first, e.g. numpy.asarray(data, dtype=float)"
-        )
+        raise _not_numbers(array.dtype, data)
     return Tensor(array, requires_grad=requires_grad)
+
+
+def _host_dtype(data: object):
+    """The dtype NumPy gives ``data``, or None where it cannot make an array of it (ragged lists)."""
+    try:
+        return numpy.asarray(data).dtype
+    except (TypeError, ValueError):
+        return None
+
+
+def _not_numbers(dtype, data: object) -> TypeError:
+    return TypeError(
+        f"tensor: data must be numbers (bool, int or float), got an array of dtype {dtype} "
+        f"from {type(data).__name__}; convert strings or objects first, e.g. numpy.asarray(data, dtype=float)"
+    )
 
 
 def as_tensor(value: object) -> Tensor:
