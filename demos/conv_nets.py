@@ -9,8 +9,9 @@ VAE with a 2-D latent and DCGAN, all on Fashion-MNIST (seed Day 3; lecture 000's
    dropout (Gal & Ghahramani 2016: dropout after every layer, kept on at test time) and as a
    Bayesian CNN (Bayes by Backprop with BayesianConv2d and BayesianDense, local
    reparameterisation); T = 20 stochastic passes at test time (5 in --quick).
-   Test accuracy of each; the rotated-image figure (a trouser rotated 0-180 degrees: predictive
-   entropy and mutual information per angle) for the two Bayesian models.
+   Test accuracy of each; the rotated-image figure (a trouser rotated 0-180 degrees: softmax
+   outputs of 100 passes, predictive entropy and mutual information per angle) for the two
+   Bayesian models.
 2. The course's convolutional VAE, done right: conv encoder (32@4x4/2, 64@4x4/2, batch norm,
    LeakyReLU) to a 2-D Gaussian latent; transposed-conv decoder with batch norm and LeakyReLU to
    Bernoulli logits (one sigmoid, inside the likelihood); binarised images; the test ELBO in nats
@@ -25,7 +26,8 @@ VAE with a 2-D latent and DCGAN, all on Fashion-MNIST (seed Day 3; lecture 000's
    samples from fixed noise after each epoch (len(train) / 64 iterations).
 
 Figures (OUT/...png): lenet_rotated.png, conv_vae_samples.png, conv_vae_manifold.png,
-dcgan_samples.png. ``--quick`` uses the shipped 2,000 / 500 image subset and one short epoch.
+dcgan_samples.png. ``--quick`` uses 512 training and 200 test images of the shipped subset: 3
+epochs for LeNet, one for the VAE and for DCGAN.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ from scipy import ndimage, stats  # noqa: E402
 
 import minibayes as mb  # noqa: E402
 from minibayes import nn, optim  # noqa: E402
-from minibayes.data import DataLoader, load_fashion_mnist, load_fashion_mnist_or_small  # noqa: E402
+from minibayes.data import (  # noqa: E402
+    FASHION_MNIST_CLASSES, DataLoader, load_fashion_mnist, load_fashion_mnist_or_small)
 from minibayes.models import GAN, bbb_objective, categorical_log_likelihood, predict_mc, train_gan  # noqa: E402
 from minibayes.models.vae import VAE  # noqa: E402
 from minibayes.nn import functional as F  # noqa: E402
@@ -110,23 +113,40 @@ def accuracy(model, kind, x, y, passes: int) -> float:
 
 
 def rotated(models, x_test, y_test, out: Path) -> dict:
-    """Gal & Ghahramani's figure with the convolutional models: uncertainty as a trouser turns."""
+    """Gal & Ghahramani's figure with the convolutional models: uncertainty as a trouser turns.
+
+    As demos/uncertainty.py's rotated_image.png, one row per model: the softmax outputs of 100
+    stochastic passes for the three most probable classes, then the predictive entropy and the
+    mutual information (its epistemic part) per angle; the image at every third angle on top.
+    """
     index = int(np.flatnonzero(y_test == 1)[0])
     angles = np.linspace(0, 180, 13)
     images = np.stack([np.clip(ndimage.rotate(x_test[index, 0], a, reshape=False, order=1), 0, 1)
                        for a in angles])[:, None].astype(np.float32)
-    fig, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 4))
+    fig, axes = plt.subplots(len(models), 2, figsize=(11, 3.6 * len(models)), squeeze=False)
     summary = {}
-    for ax, (kind, model) in zip(np.atleast_1d(axes), models.items()):
+    for (ax_softmax, ax_uncertainty), (kind, model) in zip(axes, models.items()):
         result = predict_mc(model, mb.asarray(images), 100, task="classification", seed=0)
+        passes = mb.to_numpy(result.samples)                                    # (T, angles, classes)
         entropy, information = mb.to_numpy(result.predictive_entropy), mb.to_numpy(result.mutual_information)
-        ax.plot(angles, entropy, "o-", label="predictive entropy")
-        ax.plot(angles, information, "s-", label="mutual information (epistemic)")
-        ax.set(title=f"LeNet-5, {kind.replace('_', ' ')}: rotated trouser", xlabel="rotation (degrees)", ylabel="nats")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
+        name = {"mc_dropout": "MC dropout", "bayesian": "Bayesian CNN"}.get(kind, kind)
+        for k, colour in zip(np.argsort(-passes.mean((0, 1)))[:3], ("tab:blue", "tab:red", "tab:green")):
+            ax_softmax.scatter(np.repeat(angles[None], len(passes), 0), passes[:, :, k], s=2, color=colour, alpha=0.3)
+            ax_softmax.plot([], [], "o", color=colour, label=FASHION_MNIST_CLASSES[k])
+        ax_softmax.set(title=f"LeNet-5, {name}: softmax output (100 passes)", xlabel="rotation (degrees)")
+        ax_softmax.legend(fontsize=8)
+        ax_uncertainty.plot(angles, entropy, "o-", label="predictive entropy")
+        ax_uncertainty.plot(angles, information, "s-", label="mutual information (epistemic)")
+        ax_uncertainty.set(title=f"LeNet-5, {name}: uncertainty per rotation", xlabel="rotation (degrees)",
+                           ylabel="nats")
+        ax_uncertainty.legend(fontsize=8)
         summary[kind] = {"entropy": entropy.tolist(), "mutual_information": information.tolist()}
-    fig.tight_layout()
+    for ax in axes.ravel():
+        ax.grid(alpha=0.3)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    strip = fig.add_axes([0.05, 0.91, 0.4, 0.08])        # the image at every third rotation
+    strip.imshow(np.concatenate(list(images[::3, 0]), axis=1), cmap="gray_r")
+    strip.set_axis_off()
     fig.savefig(out / "lenet_rotated.png", dpi=110)
     plt.close(fig)
     return summary
@@ -139,7 +159,9 @@ def lenet_part(args, data, out: Path) -> dict:
     for kind in ("plain", "mc_dropout", "bayesian"):
         start = time.perf_counter()
         model = train_classifier(lenet(kind), kind, x_train, y_train, epochs, args.seed)
-        results[kind] = {"accuracy": accuracy(model, kind, x_test, y_test, 5 if args.quick else 20), "seconds": time.perf_counter() - start}
+        passes = 5 if args.quick else 20
+        results[kind] = {"accuracy": accuracy(model, kind, x_test, y_test, passes),
+                         "seconds": time.perf_counter() - start}
         models[kind] = model
         print(f"LeNet-5 {kind:>10}: test accuracy {results[kind]['accuracy']:.4f} "
               f"({epochs} epochs, {results[kind]['seconds']:.0f} s)")
@@ -173,13 +195,9 @@ def vae_part(args, data, out: Path) -> dict:
     train, test = binarise(x_train, rng), binarise(x_test, rng)
     epochs = args.epochs or (1 if args.quick else 20)
     model = conv_vae()
-    optimizer = optim.Adam(model.parameters(), lr=1e-3)
-    for _ in range(epochs):
-        model.train()
-        for xb in DataLoader(train, batch_size=128, shuffle=True, seed=args.seed):
-            optimizer.zero_grad()
-            model.loss(xb).backward()
-            optimizer.step()
+    # One loader for all epochs: its generator moves on, so each epoch sees a new order.
+    loader = DataLoader(train, batch_size=128, shuffle=True, seed=args.seed)
+    fit(model, optim.Adam(model.parameters(), lr=1e-3), loader, lambda vae, xb: vae.loss(xb), epochs)
     model.eval()
     # The test ELBO over the whole test set, in nats per image (not the last minibatch's loss).
     total = 0.0
@@ -248,7 +266,7 @@ def dcgan_part(args, data, out: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="shipped subset, one short epoch")
+    parser.add_argument("--quick", action="store_true", help="512 / 200 images of the shipped subset, short runs")
     parser.add_argument("--out", default="demo_out", help="directory for the PNGs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backend", default="numpy", choices=("numpy", "cupy"))
@@ -262,7 +280,7 @@ def main(argv: list[str] | None = None) -> dict:
     with mb.using(args.backend):
         mb.seed(args.seed)
         data = load_images(args)
-        if args.quick:  # one short epoch on a slice of the subset: enough for the figures
+        if args.quick:  # a slice of the subset and short runs: enough for the figures
             data = [(data[0][0][:512], data[0][1][:512]), (data[1][0][:200], data[1][1][:200])]
         if "lenet" in parts:
             summary["lenet"] = lenet_part(args, data, out)
