@@ -51,20 +51,21 @@ class BayesianConv2d(BayesianLayer):
         # A plain Conv2d validates the geometry and holds it; its weight is the initial mean.
         shape = Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias=False,
                        init=lambda shape, dtype: backend.xp().zeros(shape, dtype=dtype), dtype=dtype)
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.in_channels, self.out_channels, self.groups = shape.in_channels, shape.out_channels, shape.groups
         self.kernel_size, self.stride, self.padding, self.dilation = (
             shape.kernel_size, shape.stride, shape.padding, shape.dilation)
         self.local_reparameterisation = bool(local_reparameterisation)
         dtype = shape.weight.dtype
         weight_shape = shape.weight.shape
         mu = filter_init(init, weight_shape, weight_shape[1] * weight_shape[2] * weight_shape[3], dtype)
-        self._init_posterior(mu, out_channels if bias else None, prior, posterior_rho_init, dtype)
+        self._init_posterior(mu, self.out_channels if bias else None, prior, posterior_rho_init, dtype)
 
     def _conv(self, x: Tensor, weight: Tensor, bias: object) -> Tensor:
         return ops.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
     def forward(self, x: object) -> Tensor:
-        x = _as_image(x, self.weight_mu.dtype, self.in_channels, type(self).__name__)
+        x = _as_image(x, self.weight_mu.dtype, self.in_channels, type(self).__name__,
+                      (self.kernel_size, self.stride, self.padding, self.dilation))
         if not self._sampling_now():
             self._last_sample = None
             return self._conv(x, self._masked(self.weight_mu), self.bias_mu)

@@ -7,9 +7,11 @@ the layer and the shapes when it is not.
 
 from __future__ import annotations
 
+import numpy  # for numpy.integer (channel counts given as NumPy ints), not array math
+
 from .. import backend
 from ..autograd import ops
-from ..autograd.ops.conv import _pair
+from ..autograd.ops.conv import Geometry, _pair
 from ..autograd.tensor import Tensor
 from . import init as initializers
 from .module import Module, Parameter
@@ -18,9 +20,9 @@ __all__ = ["Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Unflatten", "
 
 
 def _positive_int(value: object, name: str, layer: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value <= 0:
         raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return value
+    return int(value)
 
 
 def filter_init(init: object, shape: tuple[int, int, int, int], fan_in: int, dtype: object) -> object:
@@ -33,12 +35,16 @@ def filter_init(init: object, shape: tuple[int, int, int, int], fan_in: int, dty
     return initializers.resolve(init)((fan_in, rest), dtype).T.reshape(shape).copy()
 
 
-def _as_image(x: object, dtype: object, channels: int, layer: str) -> Tensor:
+def _as_image(x: object, dtype: object, channels: int, layer: str, window: tuple | None = None) -> Tensor:
+    """x as a 4-D Tensor with ``channels`` channels; ``window`` (kernel, stride, padding, dilation),
+    where given, must fit in the padded image. Each failure is a ValueError naming the layer and x's shape."""
     x = x if isinstance(x, Tensor) else Tensor(backend.asarray(x, dtype=dtype))
     if x.ndim != 4:
         raise ValueError(f"{layer}: input must be 4-D (batch, channels, height, width), got shape {x.shape}")
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{layer}: expected {channels} input channels, got input of shape {x.shape}")
+    if window is not None:
+        Geometry.of(f"{layer} on input of shape {tuple(x.shape)}", x.shape[2:], *window)
     return x
 
 
@@ -86,8 +92,11 @@ class Conv2d(Module):
     def _bias_size(self) -> int:
         return self.out_channels
 
+    def _window(self) -> tuple:
+        return self.kernel_size, self.stride, self.padding, self.dilation
+
     def forward(self, x: object) -> Tensor:
-        x = _as_image(x, self.weight.dtype, self.in_channels, type(self).__name__)
+        x = _as_image(x, self.weight.dtype, self.in_channels, type(self).__name__, self._window())
         return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
@@ -136,7 +145,8 @@ class MaxPool2d(Module):
         return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
     def forward(self, x: object) -> Tensor:
-        return self._pool(_as_image(x, backend.get_default_dtype(), None, type(self).__name__))
+        window = self.kernel_size, self.stride, self.padding, 1
+        return self._pool(_as_image(x, backend.get_default_dtype(), None, type(self).__name__, window))
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

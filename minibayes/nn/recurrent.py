@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
+import numpy  # for numpy.integer (sizes given as NumPy ints), not array math
+
 from .. import backend
 from ..autograd import ops
 from ..autograd.tensor import Tensor
@@ -30,9 +32,9 @@ __all__ = ["RNNCell", "LSTMCell", "Recurrent", "truncated_sequences", "detach_st
 
 
 def _positive_int(value: object, name: str, layer: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value <= 0:
         raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return value
+    return int(value)
 
 
 class RNNCell(Module):
@@ -56,8 +58,8 @@ class RNNCell(Module):
         self.input_size = _positive_int(input_size, "input_size", layer)
         self.hidden_size = _positive_int(hidden_size, "hidden_size", layer)
         dtype = backend.get_default_dtype() if dtype is None else dtype
-        width = self.gates * hidden_size
-        self._create_parameters((input_size, width), (hidden_size, width), (width,), dtype)
+        width = self.gates * self.hidden_size
+        self._create_parameters((self.input_size, width), (self.hidden_size, width), (width,), dtype)
 
     def _create_parameters(self, input_shape, hidden_shape, bias_shape, dtype) -> None:
         bound = 1.0 / math.sqrt(self.hidden_size)
@@ -83,9 +85,28 @@ class RNNCell(Module):
         """(W_x, W_h, b) used for one unrolled sequence (a Bayesian cell draws them here, once)."""
         return self.weight_input, self.weight_hidden, self.bias
 
+    state_names = ("h",)
+
     def initial_state(self, batch: int, like: Tensor):
         xp = backend.array_module(like.data)
         return Tensor(xp.zeros((batch, self.hidden_size), dtype=like.dtype))
+
+    def checked_state(self, state, batch: int, like: Tensor, where: str):
+        """``state`` (zeros like ``like`` if None) as Tensors of shape (batch, hidden_size); else an
+        error naming ``where``, the form expected and the shape found."""
+        if state is None:
+            return self.initial_state(batch, like)
+        names = self.state_names
+        form = (f"a Tensor {names[0]}" if len(names) == 1 else f"a pair ({', '.join(names)}) of Tensors") + \
+            f" of shape ({batch}, {self.hidden_size})"
+        parts = (state,) if len(names) == 1 else state
+        if not isinstance(parts, (tuple, list)) or len(parts) != len(names):
+            raise TypeError(f"{where}: state must be {form} or None, got {type(state).__name__}")
+        checked = tuple(_as_tensor(part, self.dtype) for part in parts)
+        for name, part in zip(names, checked):
+            if part.shape != (batch, self.hidden_size):
+                raise ValueError(f"{where}: state must be {form}; {name} has shape {part.shape}")
+        return checked[0] if len(names) == 1 else checked
 
     def step(self, input_part: Tensor, state, weight_hidden: Tensor):
         """One step from the precomputed x_t W_x + b: h' = tanh(. + h W_h)."""
@@ -106,8 +127,11 @@ class RNNCell(Module):
     def forward(self, x: object, state=None):
         """One step: x (N, input_size), state or None (zeros) -> the new state."""
         x = _as_tensor(x, self.dtype)
+        layer = type(self).__name__
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ValueError(f"{layer}: x must be (N, {self.input_size}), got shape {x.shape}")
+        state = self.checked_state(state, x.shape[0], x, layer)
         weight_input, weight_hidden, bias = self.weights()
-        state = self.initial_state(x.shape[0], x) if state is None else state
         return self.step(ops.linear(x, weight_input, bias), state, weight_hidden)
 
     def extra_repr(self) -> str:
@@ -121,6 +145,7 @@ class LSTMCell(RNNCell):
     """
 
     gates = 4
+    state_names = ("h", "c")
 
     def initial_state(self, batch: int, like: Tensor):
         return super().initial_state(batch, like), super().initial_state(batch, like)
@@ -175,11 +200,10 @@ class Recurrent(Module):
         if x.ndim != 3 or x.shape[2] != cell.input_size:
             raise ValueError(f"Recurrent({type(cell).__name__}): x must be (T, N, {cell.input_size}), "
                              f"got shape {x.shape}")
-        batch = x.shape[1]
+        state = cell.checked_state(state, x.shape[1], x, f"Recurrent({type(cell).__name__})")
         weight_input, weight_hidden, bias = cell.weights()
         # One GEMM for the input contribution of every step; only h W_h stays in the loop.
         input_parts = ops.linear(x, weight_input, bias)
-        state = cell.initial_state(batch, x) if state is None else state
         return cell.unroll(input_parts, state, weight_hidden)
 
     def extra_repr(self) -> str:

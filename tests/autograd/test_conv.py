@@ -92,11 +92,15 @@ def test_float32_stays_float32():
 
 
 @pytest.mark.parametrize("make, x_shape, message", [
-    (lambda: nn.Conv2d(3, 4, 5), (2, 3, 4, 4), r"kernel \(5, 5\).*larger than the padded input 4x4"),
+    (lambda: nn.Conv2d(3, 4, 5), (2, 3, 4, 4),
+     r"Conv2d on input of shape \(2, 3, 4, 4\): kernel \(5, 5\).*larger than the padded input 4x4"),
+    (lambda: nn.BayesianConv2d(3, 4, 3, dilation=3), (2, 3, 6, 6),
+     r"BayesianConv2d on input of shape \(2, 3, 6, 6\): kernel \(3, 3\) \(dilated extent 7"),
     (lambda: nn.Conv2d(3, 4, 3), (3, 8, 8), r"Conv2d: input must be 4-D.*\(3, 8, 8\)"),
     (lambda: nn.Conv2d(3, 4, 3), (2, 1, 8, 8), r"Conv2d: expected 3 input channels.*\(2, 1, 8, 8\)"),
     (lambda: nn.ConvTranspose2d(3, 4, 3), (2, 5, 8, 8), r"ConvTranspose2d: expected 3 input channels"),
-    (lambda: nn.MaxPool2d(3), (2, 3, 2, 2), r"max_pool2d: kernel \(3, 3\).*larger than the padded input 2x2"),
+    (lambda: nn.MaxPool2d(3), (2, 3, 2, 2),
+     r"MaxPool2d on input of shape \(2, 3, 2, 2\): kernel \(3, 3\).*larger than the padded input 2x2"),
     (lambda: nn.AvgPool2d(2), (8, 8), r"AvgPool2d: input must be 4-D"),
 ])
 def test_bad_input_names_the_layer_and_the_shapes(make, x_shape, message):
@@ -118,3 +122,9 @@ def test_functional_errors_name_the_op_and_argument():
         mb.max_pool2d(x, 2, padding=2)
     with pytest.raises(ValueError, match="Conv2d: in_channels 3 and out_channels 4 must both be divisible by groups 2"):
         nn.Conv2d(3, 4, 3, groups=2)
+
+
+def test_channel_counts_may_be_numpy_ints():
+    """Sizes read off an array (x.shape[1], np.int64) are as good as Python ints."""
+    layer = nn.Conv2d(np.int64(3), np.int64(4), 3)
+    assert layer(mb.zeros(1, 3, 5, 5)).shape == (1, 4, 3, 3) and type(layer.in_channels) is int

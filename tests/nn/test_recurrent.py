@@ -92,3 +92,30 @@ def test_bad_input_names_the_layer_and_the_shape():
         nn.LSTMCell(3, 0)
     with pytest.raises(TypeError, match="Recurrent: cell must be"):
         nn.Recurrent(nn.Dense(2, 2))
+
+
+@pytest.mark.parametrize("make, x_shape, state, error, message", [
+    (lambda: nn.Recurrent(nn.LSTMCell(3, 4)), (5, 2, 3), mb.zeros(2, 4), TypeError,
+     r"Recurrent\(LSTMCell\): state must be a pair \(h, c\) of Tensors of shape \(2, 4\) or None, got Tensor"),
+    (lambda: nn.Recurrent(nn.LSTMCell(3, 4)), (5, 2, 3), (mb.zeros(2, 4), mb.zeros(3, 4)), ValueError,
+     r"Recurrent\(LSTMCell\): state must be a pair \(h, c\) .*; c has shape \(3, 4\)"),
+    (lambda: nn.Recurrent(nn.RNNCell(3, 4)), (5, 2, 3), mb.zeros(2, 5), ValueError,
+     r"Recurrent\(RNNCell\): state must be a Tensor h of shape \(2, 4\); h has shape \(2, 5\)"),
+    (lambda: nn.RNNCell(3, 4), (2, 5), None, ValueError, r"RNNCell: x must be \(N, 3\), got shape \(2, 5\)"),
+    (lambda: nn.LSTMCell(3, 4), (2, 3), (mb.zeros(2, 4),), TypeError,
+     r"LSTMCell: state must be a pair \(h, c\)"),
+    (lambda: nn.BayesianLSTMCell(3, 4), (2, 3), (mb.zeros(2, 4), mb.zeros(2, 3)), ValueError,
+     r"BayesianLSTMCell: state must be a pair \(h, c\) .*; c has shape \(2, 3\)"),
+])
+def test_a_wrong_state_or_step_input_names_the_layer_the_form_and_the_shape(make, x_shape, state, error, message):
+    """Before: a wrong state reached the op (or a matmul) and its error did not name the layer."""
+    with pytest.raises(error, match=message):
+        make()(mb.zeros(*x_shape), state)
+
+
+def test_a_given_state_is_used_and_numpy_sizes_are_accepted():
+    cell = nn.LSTMCell(np.int64(3), np.int64(4))
+    x = mb.randn(2, 3)
+    h, c = np.ones((2, 4), np.float32), np.zeros((2, 4), np.float32)
+    from_ones, from_zeros = cell(x, (h, c)), cell(x)
+    assert not np.allclose(from_ones[0].numpy(), from_zeros[0].numpy())
