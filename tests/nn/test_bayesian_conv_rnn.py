@@ -96,28 +96,46 @@ def test_truncated_sequence_losses_of_one_epoch_sum_to_the_full_sequence_negativ
 
 
 def test_truncated_sequence_loss_gradient_is_the_seed_update_rule():
-    """d L / d mu = (g + g_theta^KL / C) / B + g_mu^KL / (B C), with g the summed NLL's gradient."""
+    """The seed's Algorithm (Fortunato et al. 2017), built by hand at the cell's draw theta = mu + sigma eps:
+
+        mu    gets (g + g_theta^KL / C) / B + g_mu^KL / (B C)
+        sigma gets ((g + g_theta^KL / C) / B) eps + g_sigma^KL / (B C)
+
+    g from forward and backward "as normal" through a plain LSTMCell holding theta; the partials of
+    f = log N(theta | mu, sigma^2) - log N(theta | 0, s0^2) written out (f_theta = -(theta - mu) / sigma^2
+    + theta / s0^2, f_mu = (theta - mu) / sigma^2, f_sigma = -1 / sigma + (theta - mu)^2 / sigma^3);
+    rho's gradient is sigma's times d softplus / d rho = sigmoid(rho). Against the gradients of
+    ``truncated_sequence_loss`` on the Bayesian cell, for the weights and the bias."""
+    s0, B, C = 0.5, 2, 4
     mb.seed(5)
-    cell = nn.BayesianLSTMCell(1, 2, dtype="float64", posterior_rho_init=(-2.0, -1.0))
-    layer = nn.Recurrent(cell)
-    x = mb.tensor(np.random.default_rng(4).normal(size=(5, 2, 1)), dtype="float64")
-    B, C = 2, 4
-    mb.seed(9)
-    out, _ = layer(x)
+    cell = nn.BayesianLSTMCell(1, 2, prior=nn.GaussianPrior(s0), dtype="float64", posterior_rho_init=(-2.0, -1.0))
+    x = mb.tensor(np.random.default_rng(4).normal(size=(5, B, 1)), dtype="float64")
+
+    out, _ = nn.Recurrent(cell)(x)
     nll = (out * out).sum()
     nn.truncated_sequence_loss(nll, cell.kl("monte_carlo"), B, C).backward()
-    combined = cell.weight_mu.grad.numpy().copy()
-    cell.zero_grad()
-    mb.seed(9)
-    out, _ = layer(x)
-    (out * out).sum().backward()
-    g = cell.weight_mu.grad.numpy().copy()  # through theta = mu + sigma eps, d theta / d mu = 1
-    cell.zero_grad()
-    mb.seed(9)
-    layer(x)  # the same draw again (the last backward freed its graph)
-    cell.kl("monte_carlo").backward()
-    g_kl = cell.weight_mu.grad.numpy()  # g_theta^KL + g_mu^KL
-    np.testing.assert_allclose(combined, g / B + g_kl / (B * C), rtol=1e-10)
+    theta_w, eps_w, theta_b, eps_b = (t.numpy() for t in cell._last_sample)
+
+    plain = nn.LSTMCell(1, 2, dtype="float64")
+    plain.weight_input.data[...], plain.weight_hidden.data[...] = theta_w[:1], theta_w[1:]
+    plain.bias.data[...] = theta_b
+    plain_out, _ = nn.Recurrent(plain)(x)
+    (plain_out * plain_out).sum().backward()
+    g_w = np.concatenate([plain.weight_input.grad.numpy(), plain.weight_hidden.grad.numpy()])
+    g_b = plain.bias.grad.numpy()
+
+    for mu, rho, theta, eps, g in ((cell.weight_mu, cell.weight_rho, theta_w, eps_w, g_w),
+                                   (cell.bias_mu, cell.bias_rho, theta_b, eps_b, g_b)):
+        r = rho.numpy()
+        sigma = np.log1p(np.exp(r))
+        np.testing.assert_allclose(theta, mu.numpy() + sigma * eps, rtol=1e-12)
+        f_theta = -(theta - mu.numpy()) / sigma**2 + theta / s0**2
+        f_mu = (theta - mu.numpy()) / sigma**2
+        f_sigma = -1 / sigma + (theta - mu.numpy()) ** 2 / sigma**3
+        shared = (g + f_theta / C) / B
+        np.testing.assert_allclose(mu.grad.numpy(), shared + f_mu / (B * C), rtol=1e-9, atol=1e-12)
+        sigma_grad = shared * eps + f_sigma / (B * C)
+        np.testing.assert_allclose(rho.grad.numpy(), sigma_grad / (1 + np.exp(-r)), rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="num_truncations must be a positive int"):
         nn.truncated_sequence_loss(nll, nll, 2, 0)
 
