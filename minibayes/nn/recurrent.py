@@ -51,6 +51,7 @@ class RNNCell(Module):
     """
 
     gates = 1
+    state_names = ("h",)  # what a state holds; the LSTM's is the pair (h, c)
 
     def __init__(self, input_size: int, hidden_size: int, dtype: object = None) -> None:
         super().__init__()
@@ -84,8 +85,6 @@ class RNNCell(Module):
     def weights(self) -> tuple[Tensor, Tensor, Tensor]:
         """(W_x, W_h, b) used for one unrolled sequence (a Bayesian cell draws them here, once)."""
         return self.weight_input, self.weight_hidden, self.bias
-
-    state_names = ("h",)
 
     def initial_state(self, batch: int, like: Tensor):
         xp = backend.array_module(like.data)
