@@ -60,9 +60,9 @@ def test_bayesian_lstm_draws_once_per_sequence_batch():
     outputs, _ = nn.Recurrent(cell)(x)
     weight, _, bias, _ = cell._last_sample
     plain = nn.LSTMCell(2, 3, dtype="float64")
-    plain.weight_input.data[...] = weight.numpy()[:2]
-    plain.weight_hidden.data[...] = weight.numpy()[2:]
-    plain.bias.data[...] = bias.numpy()
+    plain.weight_input.data[...] = mb.asarray(weight.numpy()[:2])
+    plain.weight_hidden.data[...] = mb.asarray(weight.numpy()[2:])
+    plain.bias.data[...] = mb.asarray(bias.numpy())
     np.testing.assert_allclose(outputs.numpy(), nn.Recurrent(plain)(x)[0].numpy(), rtol=1e-12)
 
 
@@ -117,8 +117,8 @@ def test_truncated_sequence_loss_gradient_is_the_seed_update_rule():
     theta_w, eps_w, theta_b, eps_b = (t.numpy() for t in cell._last_sample)
 
     plain = nn.LSTMCell(1, 2, dtype="float64")
-    plain.weight_input.data[...], plain.weight_hidden.data[...] = theta_w[:1], theta_w[1:]
-    plain.bias.data[...] = theta_b
+    plain.weight_input.data[...], plain.weight_hidden.data[...] = mb.asarray(theta_w[:1]), mb.asarray(theta_w[1:])
+    plain.bias.data[...] = mb.asarray(theta_b)
     plain_out, _ = nn.Recurrent(plain)(x)
     (plain_out * plain_out).sum().backward()
     g_w = np.concatenate([plain.weight_input.grad.numpy(), plain.weight_hidden.grad.numpy()])

@@ -26,7 +26,7 @@ def test_running_averages_and_evaluation_mode_match_pytorch(shape, make):
     ours = make()(4, momentum=0.2, dtype="float64")
     theirs = (torch.nn.BatchNorm2d if len(shape) == 4 else torch.nn.BatchNorm1d)(4, momentum=0.2).double()
     gamma, beta = rng.normal(size=4), rng.normal(size=4)
-    ours.weight.data[...], ours.bias.data[...] = gamma, beta
+    ours.weight.data[...], ours.bias.data[...] = mb.asarray(gamma), mb.asarray(beta)
     with torch.no_grad():
         theirs.weight[:], theirs.bias[:] = torch.tensor(gamma), torch.tensor(beta)
     for _ in range(3):

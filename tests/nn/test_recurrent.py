@@ -15,9 +15,9 @@ def lstm_pair(torch, input_size, hidden_size, seed=0):
     torch.manual_seed(seed)
     theirs = torch.nn.LSTM(input_size, hidden_size).double()
     ours = nn.Recurrent(nn.LSTMCell(input_size, hidden_size, dtype="float64"))
-    ours.cell.weight_input.data[...] = theirs.weight_ih_l0.detach().numpy().T
-    ours.cell.weight_hidden.data[...] = theirs.weight_hh_l0.detach().numpy().T
-    ours.cell.bias.data[...] = (theirs.bias_ih_l0 + theirs.bias_hh_l0).detach().numpy()
+    ours.cell.weight_input.data[...] = mb.asarray(theirs.weight_ih_l0.detach().numpy().T)
+    ours.cell.weight_hidden.data[...] = mb.asarray(theirs.weight_hh_l0.detach().numpy().T)
+    ours.cell.bias.data[...] = mb.asarray((theirs.bias_ih_l0 + theirs.bias_hh_l0).detach().numpy())
     return ours, theirs
 
 
