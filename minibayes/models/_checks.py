@@ -4,19 +4,12 @@ each raises a ValueError or TypeError that names the caller, the argument and th
 from __future__ import annotations
 
 import math
-import operator
 
 from .. import backend
 from ..autograd.tensor import Tensor
+from ..nn._checks import positive_int
 
 __all__ = ["positive_int", "positive_number", "check_batch", "match_target"]
-
-
-def positive_int(value: object, name: str, caller: str) -> int:
-    """``value`` as an int >= 1 (NumPy integers accepted; bools and floats refused)."""
-    if isinstance(value, bool) or not hasattr(value, "__index__") or operator.index(value) < 1:
-        raise ValueError(f"{caller}: {name} must be a positive int, got {value!r}")
-    return operator.index(value)
 
 
 def positive_number(value: object, name: str, caller: str) -> float:

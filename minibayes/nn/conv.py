@@ -7,22 +7,15 @@ the layer and the shapes when it is not.
 
 from __future__ import annotations
 
-import numpy  # for numpy.integer (channel counts given as NumPy ints), not array math
-
 from .. import backend
 from ..autograd import ops
 from ..autograd.ops.conv import Geometry, _pair
 from ..autograd.tensor import Tensor
+from ._checks import positive_int
 from . import init as initializers
 from .module import Module, Parameter
 
 __all__ = ["Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Unflatten", "filter_init"]
-
-
-def _positive_int(value: object, name: str, layer: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value <= 0:
-        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def filter_init(init: object, shape: tuple[int, int, int, int], fan_in: int, dtype: object) -> object:
@@ -70,9 +63,9 @@ class Conv2d(Module):
                  groups: int = 1, bias: bool = True, init: object = "he", dtype: object = None) -> None:
         super().__init__()
         layer = type(self).__name__
-        in_channels = _positive_int(in_channels, "in_channels", layer)
-        out_channels = _positive_int(out_channels, "out_channels", layer)
-        groups = _positive_int(groups, "groups", layer)
+        in_channels = positive_int(in_channels, "in_channels", layer)
+        out_channels = positive_int(out_channels, "out_channels", layer)
+        groups = positive_int(groups, "groups", layer)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{layer}: in_channels {in_channels} and out_channels {out_channels} "
                              f"must both be divisible by groups {groups}")
@@ -165,7 +158,7 @@ class Unflatten(Module):
     def __init__(self, *shape: int) -> None:
         super().__init__()
         for size in shape:
-            _positive_int(size, "shape", "Unflatten")
+            positive_int(size, "shape", "Unflatten")
         self.shape = tuple(shape)
 
     def forward(self, x: object) -> Tensor:

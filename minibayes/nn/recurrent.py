@@ -21,20 +21,13 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-import numpy  # for numpy.integer (sizes given as NumPy ints), not array math
-
 from .. import backend
 from ..autograd import ops
 from ..autograd.tensor import Tensor
+from ._checks import positive_int
 from .module import Module, Parameter
 
 __all__ = ["RNNCell", "LSTMCell", "Recurrent", "truncated_sequences", "detach_state"]
-
-
-def _positive_int(value: object, name: str, layer: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value <= 0:
-        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 class RNNCell(Module):
@@ -56,8 +49,8 @@ class RNNCell(Module):
     def __init__(self, input_size: int, hidden_size: int, dtype: object = None) -> None:
         super().__init__()
         layer = type(self).__name__
-        self.input_size = _positive_int(input_size, "input_size", layer)
-        self.hidden_size = _positive_int(hidden_size, "hidden_size", layer)
+        self.input_size = positive_int(input_size, "input_size", layer)
+        self.hidden_size = positive_int(hidden_size, "hidden_size", layer)
         dtype = backend.get_default_dtype() if dtype is None else dtype
         width = self.gates * self.hidden_size
         self._create_parameters((self.input_size, width), (self.hidden_size, width), (width,), dtype)
